@@ -42,7 +42,7 @@ def four_panel_figure(
         [(shown_image, None, None), (saliency, cmap, alpha)],
     )
     figure = plt.figure(figsize=figsize)
-    for position, (title, layers) in enumerate(zip(PANEL_TITLES, panels), start=1):
+    for position, (title, layers) in enumerate(zip(PANEL_TITLES, panels, strict=True), start=1):
         axes = figure.add_subplot(1, len(panels), position)
         axes.set_axis_off()
         axes.set_title(title)

@@ -38,7 +38,9 @@ _RECTIFIERS: frozenset[Callable[..., Any]] = frozenset(
 # Hardtanh is a rectifier only when its lower bound is 0: that is how nn.ReLU6 is implemented.
 _HARDTANH: frozenset[Callable[..., Any]] = frozenset({F.hardtanh, F.hardtanh_})
 
-RECTIFIER_NAMES = "nn.ReLU, nn.ReLU6, F.relu, F.relu6, torch.relu, Tensor.relu, F.hardtanh(min_val=0)"
+RECTIFIER_NAMES = (
+    "nn.ReLU, nn.ReLU6, F.relu, F.relu6, torch.relu, Tensor.relu, F.hardtanh(min_val=0)"
+)
 
 
 def _keep_positive(grad: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,10 @@
 """Leave the user's model exactly as it was found.
 
-FlashTorch called ``model.eval()`` and never undid it, wiped ``.grad`` with ``zero_grad()`` and moved
-the model to the GPU. The engine instead reads gradients with ``torch.autograd.grad`` (which never
-touches ``.grad``), never moves the model, and switches to evaluation mode only for the length of a
-forward pass, restoring each submodule's own flag, since a model may mix training and frozen parts.
+FlashTorch called ``model.eval()`` and never undid it, wiped ``.grad`` with ``zero_grad()`` and
+moved the model to the GPU. The engine instead reads gradients with ``torch.autograd.grad`` (which
+never touches ``.grad``), never moves the model, and switches to evaluation mode only for the
+length of a forward pass, restoring each submodule's own flag, since a model may mix training and
+frozen parts.
 """
 
 from __future__ import annotations

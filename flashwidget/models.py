@@ -62,7 +62,7 @@ def default_model() -> nn.Module:
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     expected = model.state_dict()
     shapes_match = len(shipped) == len(expected) and all(
-        a.shape == b.shape for a, b in zip(shipped.values(), expected.values())
+        a.shape == b.shape for a, b in zip(shipped.values(), expected.values(), strict=True)
     )
     if not shapes_match:
         raise WeightsUnavailableError(
@@ -70,7 +70,7 @@ def default_model() -> nn.Module:
             f"({len(shipped)} tensors for {len(expected)}); the installed timm or weights "
             "package is not a version flashwidget knows"
         )
-    model.load_state_dict(dict(zip(expected, shipped.values())))
+    model.load_state_dict(dict(zip(expected, shipped.values(), strict=True)))
     return model.eval()
 
 

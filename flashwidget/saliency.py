@@ -56,7 +56,9 @@ class Backprop:
         if output_fn is not None and not callable(output_fn):
             raise TypeError(f"output_fn must be callable; got {type(output_fn).__qualname__}")
         self.model = model
-        self.labels = labels if labels is None or isinstance(labels, ClassIndex) else ClassIndex(labels)
+        self.labels = (
+            labels if labels is None or isinstance(labels, ClassIndex) else ClassIndex(labels)
+        )
         self.output_fn = output_fn
 
     def attribute(
@@ -137,8 +139,9 @@ class Backprop:
         """FlashTorch's four panels: input, gradients across RGB channels, max gradients, overlay.
 
         Returns the matplotlib Figure (a pyplot figure, so a notebook shows it as FlashTorch's
-        did); with ``return_output=True`` it returns FlashTorch's ``(gradients, max_gradients)``. ``mean`` and ``std`` undo the input's
-        normalisation for display. The input is never modified.
+        did); with ``return_output=True`` it returns FlashTorch's ``(gradients, max_gradients)``.
+        ``mean`` and ``std`` undo the input's normalisation for display. The input is never
+        modified.
         """
         gradients = self.calculate_gradients(input_, target_class, guided=guided, use_gpu=use_gpu)
         if gradients.ndim != 3:
@@ -149,6 +152,13 @@ class Backprop:
         max_gradients = max_abs_over_channels(gradients)
         image = as_image_batch(input_)[0].detach()
         figure = four_panel_figure(
-            image, gradients, max_gradients, figsize=figsize, cmap=cmap, alpha=alpha, mean=mean, std=std
+            image,
+            gradients,
+            max_gradients,
+            figsize=figsize,
+            cmap=cmap,
+            alpha=alpha,
+            mean=mean,
+            std=std,
         )
         return (gradients, max_gradients) if return_output else figure

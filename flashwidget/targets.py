@@ -16,8 +16,8 @@ import torch
 
 from flashwidget.class_index import ClassIndex, ImageNetIndex
 
-Target = Union[int, str]
-TargetClass = Union[Target, Sequence[Target], torch.Tensor, None]
+Target = Union[int, str]  # noqa: UP007 (a runtime alias: Python 3.10 has no `X | Y` here)
+TargetClass = Union[Target, Sequence[Target], torch.Tensor, None]  # noqa: UP007
 TargetSelector = Callable[[torch.Tensor], torch.Tensor]
 
 
@@ -27,7 +27,9 @@ def _entries(target_class: TargetClass) -> list[Target] | None:
         return None
     if isinstance(target_class, torch.Tensor):
         if target_class.is_floating_point() or target_class.dtype == torch.bool:
-            raise TypeError(f"target_class tensor has dtype {target_class.dtype}; expected integers")
+            raise TypeError(
+                f"target_class tensor has dtype {target_class.dtype}; expected integers"
+            )
         if target_class.ndim > 1:
             raise ValueError(
                 f"target_class tensor must be 0-d or 1-d; got shape {tuple(target_class.shape)}"
@@ -82,12 +84,12 @@ def target_selector(
     the selector runs, against the logits.
     """
     entries = _entries(target_class)
-    if entries is not None and asks_for_several(target_class) and num_images > 1:
-        if len(entries) != num_images:
-            raise ValueError(
-                f"got {len(entries)} target classes for {num_images} images; expected one per "
-                "image, a single class for all, or None for each image's top prediction"
-            )
+    several = entries is not None and asks_for_several(target_class)
+    if several and num_images > 1 and len(entries) != num_images:
+        raise ValueError(
+            f"got {len(entries)} target classes for {num_images} images; expected one per "
+            "image, a single class for all, or None for each image's top prediction"
+        )
     if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
         raise ValueError(f"top_k must be a positive int; got {top_k!r}")
 

@@ -98,7 +98,7 @@ def test_labels_must_match_the_number_of_classes(small_model):
 
 
 def test_not_a_model():
-    with pytest.raises(TypeError, match="torch.nn.Module"):
+    with pytest.raises(TypeError, match=r"torch\.nn\.Module"):
         Backprop(lambda x: x)
 
 

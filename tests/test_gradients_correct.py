@@ -27,7 +27,9 @@ def test_vanilla_equals_autograd_and_captum(torchvision_models, small_input, nam
     target = 7
     ours = Backprop(model).calculate_gradients(image, target)
     assert_maps_equal(ours, autograd_reference(model, image, target))
-    captum = Saliency(model).attribute(small_input.clone().requires_grad_(), target=target, abs=False)[0]
+    captum = Saliency(model).attribute(
+        small_input.clone().requires_grad_(), target=target, abs=False
+    )[0]
     assert_maps_equal(ours, captum)
 
 
@@ -57,7 +59,9 @@ def test_default_model_vanilla_and_guided(default_model, sample_input):
     target = _top_class(default_model, sample_input)
     vanilla = backprop.calculate_gradients(sample_input)
     assert_maps_equal(vanilla, autograd_reference(default_model, sample_input, target))
-    captum = Saliency(default_model).attribute(sample_input.unsqueeze(0).requires_grad_(), target=target, abs=False)
+    captum = Saliency(default_model).attribute(
+        sample_input.unsqueeze(0).requires_grad_(), target=target, abs=False
+    )
     assert_maps_equal(vanilla, captum[0])
     guided = backprop.calculate_gradients(sample_input, guided=True)
     assert_maps_equal(guided, guided_reference(default_model, sample_input, target))
@@ -114,7 +118,7 @@ def test_batch_gives_one_map_per_image_and_target(torchvision_models, guided):
     maps = Backprop(model).calculate_gradients(images, targets, guided=guided)
     assert maps.shape == images.shape
     reference = guided_reference if guided else autograd_reference
-    for image, target, result in zip(images, targets, maps):
+    for image, target, result in zip(images, targets, maps, strict=True):
         assert_maps_equal(result, reference(model, image, target))
 
 

@@ -33,12 +33,13 @@ class AllRectifiers(nn.Module):
             torch.relu,
         )
         self.convs = nn.ModuleList(
-            nn.Conv2d(3 if step == 0 else 6, 6, 3, padding=1) for step in range(len(self.rectifiers))
+            nn.Conv2d(3 if step == 0 else 6, 6, 3, padding=1)
+            for step in range(len(self.rectifiers))
         )
         self.head = nn.Linear(6, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for step, (conv, rectifier) in enumerate(zip(self.convs, self.rectifiers)):
+        for step, (conv, rectifier) in enumerate(zip(self.convs, self.rectifiers, strict=True)):
             x = conv(x) * 3
             if self.explicit:
                 x = GuidedClamp.apply(x, 6.0 if step in self.CAPPED_AT_SIX else math.inf)
@@ -65,6 +66,6 @@ def test_every_rectifier_kind_is_guided():
 def test_model_without_rectifiers_is_refused(activation):
     model = nn.Sequential(nn.Conv2d(3, 4, 3), activation, nn.Flatten(), nn.LazyLinear(5))
     model(torch.randn(1, 3, 8, 8))
-    with pytest.raises(ValueError, match="guided backpropagation needs rectifiers.*guided=False"):
+    with pytest.raises(ValueError, match=r"guided backpropagation needs rectifiers.*guided=False"):
         Backprop(model).calculate_gradients(torch.randn(3, 8, 8), 0, guided=True)
     assert Backprop(model).calculate_gradients(torch.randn(3, 8, 8), 0).shape == (3, 8, 8)
