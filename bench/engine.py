@@ -3,7 +3,8 @@
 For each model it prints the median time of one map by flashwidget and by Captum (vanilla:
 ``Saliency(abs=False)``; guided: ``GuidedBackprop``), their ratio, and the time of five classes
 for one image in one call against five single calls. Runs alternate between the two peers so that
-drift in the machine's speed hits both alike.
+drift in the machine's speed hits both alike, in an order shuffled each round so that neither
+always runs first.
 
     .venv/bin/python bench/engine.py                 # all models, 224 px, markdown table
     .venv/bin/python bench/engine.py --models default resnet18 --repeats 5
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -34,23 +36,19 @@ def build(name: str) -> torch.nn.Module:
     return torchvision.models.get_model(name, weights=None).eval()
 
 
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def interleaved_medians(runs: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median of each run, taking one sample of each in turn."""
+    """Median of each run, taking one sample of each per round, in a shuffled order."""
     for run in runs.values():  # warm-up: allocator, kernels, lazy initialisation
         run()
+    order = random.Random(0)
     samples: dict[str, list[float]] = {key: [] for key in runs}
+    keys = list(runs)
     for _ in range(repeats):
-        for key, run in runs.items():
-            samples[key].append(median_seconds(run, 1))
+        order.shuffle(keys)
+        for key in keys:
+            start = time.perf_counter()
+            runs[key]()
+            samples[key].append(time.perf_counter() - start)
     return {key: statistics.median(values) for key, values in samples.items()}
 
 

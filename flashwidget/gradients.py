@@ -2,9 +2,8 @@
 
 Why ``torch.autograd.grad`` on the input rather than ``loss.backward()``: it computes no weight
 gradients (much cheaper), never writes to any parameter's ``.grad`` (a training step's gradients
-survive), and works with frozen parameters. Why one forward pass for several classes: the
-backward passes for K classes are run as one batched (vmapped) backward over the same graph, which
-costs far less than K separate forward and backward passes.
+survive), and works with frozen parameters. Why one forward pass for several classes: the K
+backward passes reuse its graph, which saves K - 1 forward passes.
 """
 
 from __future__ import annotations
@@ -60,17 +59,18 @@ def _run_model(model: nn.Module, inputs: torch.Tensor) -> object:
 def _gradients_of(chosen: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     """Gradients (N, K, C, H, W) of each column of ``chosen`` (N, K) with respect to ``inputs``.
 
-    Images in a batch are independent in eval mode, so one backward of the column's sum gives each
-    image its own gradient. Several columns share the forward graph through a batched backward.
+    Images in a batch are independent in eval mode, so one backward of a column's sum gives each
+    image its own gradient. The K columns share one forward graph and take one backward each.
+    A single vmapped backward (``is_grads_batched``) was measured too and was slower on the
+    default model (0.79 of K separate calls against 0.52 here), since functorch's batching rules
+    for depthwise convolution and batch norm backward fall back to loops and concatenation.
     """
     num_targets = chosen.shape[1]
-    if num_targets == 1:
-        (grad,) = torch.autograd.grad(chosen.sum(), inputs)
-        return grad.unsqueeze(1)
-    one_hot = torch.eye(num_targets, dtype=chosen.dtype, device=chosen.device)
-    grad_outputs = one_hot.unsqueeze(1).expand(num_targets, *chosen.shape)
-    (grads,) = torch.autograd.grad(chosen, inputs, grad_outputs, is_grads_batched=True)
-    return grads.transpose(0, 1)
+    columns = [
+        torch.autograd.grad(chosen[:, k].sum(), inputs, retain_graph=k < num_targets - 1)[0]
+        for k in range(num_targets)
+    ]
+    return torch.stack(columns, dim=1)
 
 
 def input_gradients(
