@@ -23,14 +23,18 @@ def evaluation_mode(model: nn.Module) -> Iterator[None]:
 
     Eval mode is what a saliency map needs: dropout would make the map random and batch norm in
     training mode would both mix the images of a batch and update its running statistics.
+    Only the modules in training mode are touched, and their flag is written directly rather
+    than through ``Module.train()``: that skips a user's ``train()`` override, which could do
+    more than set the flag, and costs nothing for a model already in eval mode.
     """
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
+    training = [module for module in model.modules() if module.training]
+    for module in training:
+        object.__setattr__(module, "training", False)
     try:
         yield
     finally:
-        for module, training in modes:
-            module.training = training
+        for module in training:
+            object.__setattr__(module, "training", True)
 
 
 def model_device(model: nn.Module, fallback: torch.device) -> torch.device:

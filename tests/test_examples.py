@@ -1,0 +1,24 @@
+"""The scripts in examples/ run and produce what they say."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_first_map_example(tmp_path):
+    out = tmp_path / "maps.png"
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "first_map.py"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    with Image.open(out) as figure:
+        assert figure.width > 3 * figure.height
