@@ -5,7 +5,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+# Jupyter refuses to run as root without being told; containers often do.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: demo test lint format bench bench-widget clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,13 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# JupyterLab on the quickstart notebook; it prints the URL with its token. Run all cells there.
 demo: $(STAMP)
-	mkdir -p out
-	$(BIN)/flashwidget explain --out out/saliency.png
+	$(BIN)/jupyter lab examples/quickstart.ipynb --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python js/build.py --check
+	node --test js/
 	$(BIN)/python -m pytest
 
 format: $(STAMP)
@@ -28,6 +33,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/multiclass.py
+
+bench-widget: $(STAMP)
+	$(BIN)/python bench/widget_latency.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

@@ -1,12 +1,25 @@
 """flashwidget: see what a PyTorch image classifier looks at.
 
 FlashTorch's API (``saliency.Backprop``, ``utils``, ``ImageNetIndex``) with its defects fixed, on an
-engine that leaves the model untouched, and an embedded offline default model.
+engine that leaves the model untouched, an embedded offline default model, and
+``SaliencyWidget``, the interactive view for notebooks.
 """
 
 from flashwidget import models, saliency, utils
+from flashwidget.demo import demo
 from flashwidget.gradients import Attribution
+from flashwidget.live import TrainingCallback
 from flashwidget.saliency import Backprop
+from flashwidget.widget import SaliencyWidget
 
-__all__ = ["Attribution", "Backprop", "models", "saliency", "utils"]
+__all__ = [
+    "Attribution",
+    "Backprop",
+    "SaliencyWidget",
+    "TrainingCallback",
+    "demo",
+    "models",
+    "saliency",
+    "utils",
+]
 __version__ = "0.1.0"

@@ -1,0 +1,158 @@
+"""What lets the widget follow a model while it trains without ever touching the training.
+
+The widget never computes on the model being trained once ``update()`` has been called. Each
+update copies the weights into a private mirror of the model, at a moment the caller chose (after
+an optimizer step, on the training thread), and every map is then computed on that mirror. So:
+
+- training is bit-identical with or without the widget: the live model is only read (no mode
+  switch, no ``.grad``, no hook, no random number drawn);
+- a map never mixes weights of two steps, even when training runs in a thread while the browser
+  asks for other classes: the mirror only changes inside ``update()``, under the widget's lock;
+- the cost of an update is one copy of the weights and one map, and updates are rate-limited.
+
+The timeline keeps what each update showed (step label, predictions, the map as 8-bit levels)
+in a bounded deque, so scrubbing back through training costs no recomputation.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class WeightsMirror:
+    """A private copy of a model whose weights are refreshed from the live model on request."""
+
+    def __init__(self, live: nn.Module) -> None:
+        self._live = live
+        self.model: nn.Module | None = None
+
+    def refresh(self) -> nn.Module:
+        """Copy the live model's parameters and buffers into the mirror; return the mirror.
+
+        The first call (or a change of the live model's structure) deep-copies the model; later
+        calls copy values in place, which allocates nothing.
+        """
+        if self.model is None or not self._same_structure():
+            self.model = _detached_copy(self._live)
+            return self.model
+        with torch.no_grad():
+            for mine, theirs in zip(_tensors(self.model), _tensors(self._live), strict=True):
+                mine.copy_(theirs)
+        self.model.train(self._live.training)
+        return self.model
+
+    def _same_structure(self) -> bool:
+        mine = list(_named_tensors(self.model))
+        theirs = list(_named_tensors(self._live))
+        return len(mine) == len(theirs) and all(
+            a_name == b_name and a.shape == b.shape and a.dtype == b.dtype and a.device == b.device
+            for (a_name, a), (b_name, b) in zip(mine, theirs, strict=True)
+        )
+
+
+def _detached_copy(model: nn.Module) -> nn.Module:
+    """A deep copy whose parameters have no ``.grad``: the mirror never needs the live grads."""
+    mirror = copy.deepcopy(model)
+    for parameter in mirror.parameters():
+        parameter.grad = None
+    return mirror
+
+
+def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
+    yield from model.named_parameters()
+    yield from model.named_buffers()
+
+
+def _tensors(model: nn.Module) -> Iterator[torch.Tensor]:
+    for _, tensor in _named_tensors(model):
+        yield tensor
+
+
+class RateLimit:
+    """At most one event per ``interval`` seconds; the check itself costs under a microsecond."""
+
+    def __init__(self, interval: float) -> None:
+        if interval < 0:
+            raise ValueError(f"the update interval must be >= 0 seconds; got {interval}")
+        self.interval = interval
+        self._last = -float("inf")
+
+    def ready(self) -> bool:
+        return time.monotonic() - self._last >= self.interval
+
+    def mark(self) -> None:
+        self._last = time.monotonic()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one update showed: enough to redraw it, nothing that needs the model."""
+
+    step: str
+    target: int
+    guided: bool
+    take_max: bool
+    predictions: list[dict[str, Any]]
+    levels: bytes
+    shape: tuple[int, int]
+
+
+class Timeline:
+    """The last ``size`` snapshots, oldest first."""
+
+    def __init__(self, size: int) -> None:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"history must be a positive int (snapshots kept); got {size!r}")
+        self.size = size
+        self._snapshots: deque[Snapshot] = deque(maxlen=size)
+
+    def add(self, snapshot: Snapshot) -> None:
+        self._snapshots.append(snapshot)
+
+    def __getitem__(self, index: int) -> Snapshot:
+        return self._snapshots[index]
+
+    def __len__(self) -> int:
+        return len(self._snapshots)
+
+    def steps(self) -> list[str]:
+        return [snapshot.step for snapshot in self._snapshots]
+
+    def clear(self) -> None:
+        self._snapshots.clear()
+
+
+class TrainingCallback:
+    """Call ``widget.update`` from a training loop or a library's callback hooks.
+
+    Works as a plain callable (``callback(step)``) and, by duck typing, as a PyTorch Lightning
+    callback (``Trainer(callbacks=[TrainingCallback(w)])``) without importing Lightning: it
+    updates after every ``every`` training batches and at the end of each epoch, labelled with
+    the trainer's global step. The widget's own rate limit still applies.
+    """
+
+    def __init__(self, widget: Any, every: int = 1) -> None:
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"every must be a positive int (batches); got {every!r}")
+        self.widget = widget
+        self.every = every
+
+    def __call__(self, step: Any = None) -> bool:
+        return self.widget.update(step=step)
+
+    def on_train_batch_end(
+        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        if (batch_idx + 1) % self.every == 0:
+            self.widget.update(step=getattr(trainer, "global_step", batch_idx))
+
+    def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+        self.widget.update(step=f"epoch {getattr(trainer, 'current_epoch', '?')}", force=True)
