@@ -22,3 +22,14 @@ def test_first_map_example(tmp_path):
     assert result.returncode == 0, result.stderr
     with Image.open(out) as figure:
         assert figure.width > 3 * figure.height
+
+
+def test_marimo_example_runs_as_a_script():
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "marimo_app.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "mortarboard (class 667): gradients" in result.stdout

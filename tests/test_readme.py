@@ -24,9 +24,22 @@ def test_readme_example_runs(code, tmp_path, monkeypatch):
     plt.close("all")
 
 
+def run_example(containing: str) -> dict[str, object]:
+    """Run the README's example whose code contains ``containing``; return its namespace."""
+    (code,) = [code for code in EXAMPLES if containing in code]
+    namespace: dict[str, object] = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    return namespace
+
+
 def test_first_map_example_gives_the_promised_shape(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {}
-    exec(compile(EXAMPLES[0], str(README), "exec"), namespace)
+    namespace = run_example("saliency = Backprop")
     assert tuple(namespace["saliency"].shape) == (1, 224, 224)
     assert float(namespace["saliency"].abs().max()) > 0
+
+
+def test_widget_example_shows_what_it_says():
+    widget = run_example("fw.demo()")["w"]
+    assert widget.target == 652 and widget.guided and widget.error == ""
+    assert widget.status.startswith("military uniform (class 652): guided backprop")

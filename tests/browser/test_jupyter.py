@@ -1,0 +1,158 @@
+"""End to end, as a user meets it: the quickstart notebook in JupyterLab and in Notebook 7.
+
+Each test starts the real server on loopback, opens ``examples/quickstart.ipynb`` in headless
+Chromium, runs all cells, then uses the controls (class, guided, alpha) and checks both sides:
+the pixels on the canvas and the widget's state in the kernel. The quickstart displays the
+widget twice, so every step also checks that the second view follows the first.
+
+The kernel is read only once the page shows the kernel idle again, never polled while a change
+from the view is in flight: ipykernel publishes the idle status of a widget message under the
+parent of whatever shell request came last, so a second client's requests racing with it leave
+ipywidgets waiting for an idle that never comes, and the view stops sending changes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from harness import (
+    APPS,
+    JupyterServer,
+    KernelClient,
+    canvas_pixels,
+    jupyter_server,
+    open_notebook,
+    run_all_cells,
+    wait_for_kernel_idle,
+)
+from playwright.sync_api import Page, expect
+
+QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.ipynb"
+VIEW = ".flashwidget"
+OVERLAY = ".flashwidget .fw-overlay"
+
+
+@pytest.fixture(params=APPS)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> JupyterServer:
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    with jupyter_server(request.param, root, [QUICKSTART]) as running:
+        yield running
+
+
+@pytest.fixture
+def kernel_and_page(server: JupyterServer, page: Page) -> tuple[KernelClient, Page]:
+    """The quickstart opened and run: both views drawn, the kernel reachable from the test."""
+    open_notebook(page, server, QUICKSTART.name)
+    run_all_cells(page)
+    expect(page.locator(OVERLAY)).to_have_count(2, timeout=120_000)
+    kernel = server.kernel(QUICKSTART.name)
+    wait_for_kernel_idle(page)
+    yield kernel, page
+    kernel.close()
+
+
+def view(page: Page, index: int):
+    return page.locator(VIEW).nth(index)
+
+
+def overlay(page: Page, index: int, shape: tuple[int, int]) -> np.ndarray:
+    return canvas_pixels(page, f"{VIEW} >> nth={index} >> .fw-overlay", shape[1], shape[0])
+
+
+def expected_map_colours(kernel: KernelClient) -> np.ndarray:
+    """The current map coloured in Python, from the bytes the widget sent and its colormap."""
+    height, width = kernel.eval("w.map_shape")
+    levels = np.frombuffer(bytes.fromhex(kernel.eval("w.map_bytes.hex()")), dtype=np.uint8)
+    lut = np.frombuffer(bytes.fromhex(kernel.eval("w.lut_bytes.hex()")), dtype=np.uint8)
+    return lut.reshape(256, 4)[levels].reshape(height, width, 4)
+
+
+def settle(page: Page) -> None:
+    """Let the view's message reach the kernel, and the kernel finish with it."""
+    page.wait_for_timeout(300)  # more than the view's 150 ms alpha throttle
+    wait_for_kernel_idle(page)
+
+
+def wait_for_new_pixels(page: Page, before: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Poll the first view's canvas until it differs from ``before`` (10 s at most)."""
+    for _ in range(200):
+        now = overlay(page, 0, shape)
+        if not np.array_equal(now, before):
+            return now
+        page.wait_for_timeout(50)
+    raise AssertionError("the canvas did not change")
+
+
+def test_quickstart_runs_and_every_control_reaches_both_sides(
+    kernel_and_page: tuple[KernelClient, Page], server: JupyterServer, tmp_path: Path
+) -> None:
+    kernel, page = kernel_and_page
+    shape = tuple(kernel.eval("w.image_shape"))
+    assert shape == (224, 224)
+    assert kernel.eval("w.error") == ""
+    labels = [p["label"] for p in kernel.eval("w.predictions")]
+    assert {"military uniform", "mortarboard"} <= set(labels)
+    first = view(page, 0)
+    expect(first.locator(".fw-status")).to_contain_text(labels[0].split(",")[0])
+    expect(first.locator(".fw-class option")).to_have_count(5)
+
+    # The picture at alpha 1 is exactly the map as matplotlib colours it.
+    first.locator(".fw-alpha").fill("1")
+    settle(page)
+    assert kernel.eval("w.alpha") == 1.0
+    np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
+    np.testing.assert_array_equal(overlay(page, 1, shape), overlay(page, 0, shape))
+    expect(view(page, 1).locator(".fw-alpha")).to_have_value("1")
+
+    # A class picked in the view: the kernel computes it, both views show it.
+    before = overlay(page, 0, shape)
+    second = kernel.eval("w.predictions[1]['index']")
+    first.locator(".fw-class").select_option(str(second))
+    expect(first.locator(".fw-status")).to_contain_text(f"(class {second})")
+    settle(page)
+    assert kernel.eval("w.target") == second
+    after = wait_for_new_pixels(page, before, shape)
+    assert not np.array_equal(after, before)
+    expect(view(page, 1).locator(".fw-class")).to_have_value(str(second))
+    np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
+
+    # The guided toggle: guided backprop in the kernel, a different map on the canvas.
+    before = overlay(page, 0, shape)
+    first.locator(".fw-guided").check()
+    expect(first.locator(".fw-status")).to_contain_text("guided backprop")
+    settle(page)
+    assert kernel.eval("w.guided") is True
+    wait_for_new_pixels(page, before, shape)
+    expect(view(page, 1).locator(".fw-guided")).to_be_checked()
+    np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
+
+    # Alpha 0 shows the input image alone, in both views.
+    first.locator(".fw-alpha").fill("0")
+    settle(page)
+    assert kernel.eval("w.alpha") == 0.0
+    image = np.frombuffer(bytes.fromhex(kernel.eval("w.image_bytes.hex()")), dtype=np.uint8)
+    np.testing.assert_array_equal(overlay(page, 0, shape), image.reshape(*shape, 4))
+    np.testing.assert_array_equal(overlay(page, 1, shape), image.reshape(*shape, 4))
+
+    # Python to the views: setting the trait in the kernel updates both.
+    third = kernel.eval("w.predictions[2]['index']")
+    kernel.run(f"w.target = {third}; w.alpha = 0.6")
+    for index in (0, 1):
+        expect(view(page, index).locator(".fw-class")).to_have_value(str(third))
+        expect(view(page, index).locator(".fw-alpha")).to_have_value("0.6")
+
+    # A colormap chosen in Python reaches the views' menus; nothing went wrong on either side.
+    kernel.run("w.colormap = 'magma'")
+    expect(first.locator(".fw-colormap")).to_have_value("magma")
+    assert kernel.eval("w.error") == ""
+    assert page.errors == []
+
+    screenshot = os.environ.get("FLASHWIDGET_SCREENSHOT")
+    if server.app == "lab":
+        path = Path(screenshot) if screenshot else tmp_path / "widget.png"
+        first.screenshot(path=str(path))
+        assert path.stat().st_size > 10_000
