@@ -1,0 +1,823 @@
+"""The bundled view, flashwidget/static/widget.js, in real headless Chromium, without Jupyter.
+
+The Jupyter tests (test_jupyter.py) prove the whole chain but take a server, a kernel and
+minutes; this module checks the view itself in a couple of seconds, so that it can afford to be
+exhaustive. The page imports the shipped bundle from a Blob URL, as anywidget does, and calls its
+``render({model, el})`` with a fake model written here in JavaScript that behaves like
+anywidget's: ``get``/``set``/``save_changes``/``on``/``off``, change events fired after a batch
+of values is in place (as Backbone does), and binary traits delivered as DataViews into a larger,
+poisoned buffer, so that a view ignoring ``byteOffset`` reads garbage. The fake records every
+``set``/``save_changes`` with a timestamp and counts ``on``/``off``, which is how the tests see
+what would reach Python.
+
+Every trait value comes from a real ``SaliencyWidget`` on a tiny classifier, and every expected
+pixel is computed here with flashwidget's own functions (``colormap_lut``, ``saliency_levels``,
+``gradient_rgb``), so a disagreement between the Python and JavaScript halves fails a test.
+
+Debian's chromium is required: a missing or broken one fails these tests, never skips them.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import io
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Error as PlaywrightError
+from torch import nn
+
+from flashwidget.colormaps import colormap_lut
+from flashwidget.pixels import gradient_rgb, saliency_levels
+from flashwidget.widget import SaliencyWidget
+
+ROOT = Path(__file__).resolve().parents[2]
+STATIC = ROOT / "flashwidget" / "static"
+ORIGIN = "http://flashwidget.test/"  # served by page.route: nothing leaves the machine
+
+# The view's constants (js/view.js), restated so that a change to them is a visible decision.
+OVERLAY_SIDE = 448
+PANEL_SIDE = 224
+ALPHA_SEND_MS = 150
+GAP = 8
+PANEL_CAPTIONS = ["Input image", "Gradients across RGB channels", "Max |gradient|", "Overlay"]
+
+LABELS = ["airplane", "automobile", "bird", "cat", "deer"]
+LABELS += ["dog", "frog", "horse", "ship", "truck"]
+LANDSCAPE = (24, 32)  # (height, width): the width is the longer side
+PORTRAIT = (32, 20)
+# Where inside a source pixel to sample the enlarged canvas: its centre, and just inside two
+# opposite corners, where smoothing would have blended in the neighbours' colours.
+CENTRE = 0.5
+EDGES = (0.02, 0.98)
+
+OVERLAY = ".flashwidget .fw-overlay"
+FIGURES = ".flashwidget .fw-stage figure"
+
+
+def panel(index: int) -> str:
+    """Selector of the canvas of panel ``index`` (0-based) in the four-panel view."""
+    return f"{FIGURES}:nth-of-type({index + 1}) canvas"
+
+
+# The page ---------------------------------------------------------------------------------------
+
+HARNESS_JS = r"""
+"use strict";
+// anywidget hands binary traits over as DataViews that may start inside a larger buffer; make
+// them so, with poison bytes around, so that a view ignoring byteOffset shows wrong colours.
+const PAD = 8;
+function decode(value) {
+  if (Array.isArray(value)) return value.map(decode);
+  if (value === null || typeof value !== "object") return value;
+  if ("$bytes" in value) {
+    const raw = atob(value.$bytes);
+    const buffer = new ArrayBuffer(raw.length + 2 * PAD);
+    const all = new Uint8Array(buffer).fill(0xab);
+    for (let i = 0; i < raw.length; i++) all[PAD + i] = raw.charCodeAt(i);
+    return new DataView(buffer, PAD, raw.length);
+  }
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
+}
+
+// The part of anywidget's model the view may use, recording what would reach Python.
+class FakeModel {
+  constructor(state) {
+    this.state = { ...state };
+    this.handlers = new Map();
+    this.calls = [];
+    this.onCalls = 0;
+    this.offCalls = 0;
+  }
+  get(name) {
+    if (!(name in this.state)) throw new Error(`the view read an unknown trait: ${name}`);
+    return this.state[name];
+  }
+  set(name, value) {
+    this.calls.push({ op: "set", name, value, t: performance.now() });
+    this.update({ [name]: value });
+  }
+  save_changes() {
+    this.calls.push({ op: "save_changes", name: null, value: null, t: performance.now() });
+  }
+  on(event, callback) {
+    this.onCalls += 1;
+    if (!this.handlers.has(event)) this.handlers.set(event, []);
+    this.handlers.get(event).push(callback);
+  }
+  off(event, callback) {
+    this.offCalls += 1;
+    const kept = (this.handlers.get(event) ?? []).filter((c) => callback && c !== callback);
+    this.handlers.set(event, kept);
+  }
+  listenerCount() {
+    let count = 0;
+    for (const callbacks of this.handlers.values()) count += callbacks.length;
+    return count;
+  }
+  // New values, all in place before any change event, one event per trait that changed.
+  update(changes) {
+    const changed = [];
+    for (const [name, value] of Object.entries(changes)) {
+      if (!(name in this.state)) throw new Error(`no such trait: ${name}`);
+      if (this.state[name] !== value) changed.push(name);
+      this.state[name] = value;
+    }
+    for (const name of changed) {
+      for (const callback of [...(this.handlers.get(`change:${name}`) ?? [])]) {
+        callback(this, this.state[name]);
+      }
+    }
+  }
+}
+
+let widget = null;
+window.views = [];
+window.frames = () =>
+  new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+
+window.loadBundle = async (text) => {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
+  try {
+    widget = (await import(url)).default;
+  } finally {
+    URL.revokeObjectURL(url);
+  }
+};
+
+window.renderView = async () => {
+  const el = document.createElement("div");
+  el.className = "host";
+  document.body.append(el);
+  const cleanup = await widget.render({ model: window.model, el });
+  window.views.push({ el, cleanup });
+  return window.views.length - 1;
+};
+
+window.mount = async (state) => {
+  window.model = new FakeModel(decode(state));
+  return window.renderView();
+};
+
+window.receive = async (changes) => {
+  window.model.update(decode(changes));
+  await window.frames();
+};
+
+// RGBA at one point of every source pixel (fraction 0.5: its centre) of an enlarged canvas.
+window.sample = (selector, width, height, fraction) => {
+  const canvas = document.querySelector(selector);
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  const out = [];
+  for (let y = 0; y < height; y++) {
+    const row = Math.floor(((y + fraction) * canvas.height) / height);
+    for (let x = 0; x < width; x++) {
+      const col = Math.floor(((x + fraction) * canvas.width) / width);
+      const at = (row * canvas.width + col) * 4;
+      out.push(data[at], data[at + 1], data[at + 2], data[at + 3]);
+    }
+  }
+  return out;
+};
+
+window.box = (selector) => {
+  const canvas = document.querySelector(selector);
+  const rect = canvas.getBoundingClientRect();
+  const { width, height } = canvas;
+  return { cssWidth: rect.width, cssHeight: rect.height, width, height };
+};
+
+// Move a slider as a hand does: one input event at a time, `pauseMs` apart; what the canvas
+// shows right after each event (before any animation frame) is sampled.
+window.slide = async (slider, values, pauseMs, width, height) => {
+  const drawn = [];
+  const times = [];
+  for (const value of values) {
+    slider.value = String(value);
+    slider.dispatchEvent(new Event("input", { bubbles: true }));
+    times.push(performance.now());
+    drawn.push(window.sample(".flashwidget .fw-overlay", width, height, 0.5));
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
+  }
+  return { drawn, times };
+};
+"""
+
+HARNESS_HTML = (
+    '<!doctype html><html><head><meta charset="utf-8"><title>flashwidget view</title>'
+    "<style>\n" + (STATIC / "widget.css").read_text() + "\n</style></head>"
+    "<body><script>\n" + HARNESS_JS + "\n</script></body></html>"
+)
+
+
+def _serve(route: Route) -> None:
+    if route.request.url == ORIGIN:
+        route.fulfill(status=200, content_type="text/html", body=HARNESS_HTML)
+    else:
+        route.fulfill(status=404, body="")
+
+
+@contextmanager
+def _harness_page(browser: Browser, scale: float) -> Iterator[Page]:
+    """A fresh context and page with the bundle imported; fails the test on any script error."""
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, device_scale_factor=scale
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(f"console: {message.text}") if message.type == "error" else None
+        ),
+    )
+    page.route(f"{ORIGIN}**", _serve)
+    try:
+        page.goto(ORIGIN)
+        page.evaluate("(text) => loadBundle(text)", (STATIC / "widget.js").read_text())
+        yield page
+        assert errors == [], "the page reported errors"
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def view_page(browser: Browser) -> Iterator[Page]:
+    """A page at device scale factor 1: one canvas pixel per CSS pixel."""
+    with _harness_page(browser, scale=1) as page:
+        yield page
+
+
+@pytest.fixture
+def hidpi_page(browser: Browser) -> Iterator[Page]:
+    """A page at device scale factor 2, as on a high-DPI screen."""
+    with _harness_page(browser, scale=2) as page:
+        yield page
+
+
+# Trait values and expected pixels, from Python ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A real widget's synced traits and the pixels the view must draw from them."""
+
+    overlay_state: dict[str, Any]  # every synced trait, overlay view
+    panels_state: dict[str, Any]  # the same in the four-panel view (RGB gradients included)
+    image: np.ndarray  # (H, W, 4) uint8: image_bytes
+    levels: np.ndarray  # (H, W) uint8: saliency_levels(gradients, take_max=True)
+    sum_levels: np.ndarray  # (H, W) uint8: saliency_levels(gradients, take_max=False)
+    gradients_rgba: np.ndarray  # (H, W, 4) uint8: gradient_rgb(gradients), made opaque
+
+    @property
+    def height(self) -> int:
+        return self.image.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.image.shape[1]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    @property
+    def target(self) -> int:
+        return self.overlay_state["target"]
+
+    def colours(self, colormap: str = "viridis", levels: np.ndarray | None = None) -> np.ndarray:
+        """The colourised map: what the browser's table lookup must produce."""
+        return colormap_lut(colormap)[self.levels if levels is None else levels]
+
+
+def tiny_classifier() -> nn.Module:
+    """Conv, ReLU, pooling and a linear head: a real gradient map in a millisecond."""
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(4),
+        nn.Flatten(),
+        nn.Linear(8 * 16, len(LABELS)),
+    ).eval()
+
+
+def synced_traits(widget: SaliencyWidget) -> dict[str, Any]:
+    """The values of the widget's own synced traits: what anywidget would deliver."""
+    return {name: getattr(widget, name) for name in SaliencyWidget.class_own_traits(sync=True)}
+
+
+@functools.cache
+def build_scene(height: int, width: int) -> Scene:
+    """Run the real widget on a random (3, height, width) input and keep what it sends."""
+    image = torch.randn(3, height, width, generator=torch.Generator().manual_seed(1))
+    widget = SaliencyWidget(tiny_classifier(), image, labels=LABELS)
+    try:
+        overlay_state = synced_traits(widget)
+        widget.view = "panels"
+        panels_state = synced_traits(widget)
+        gradients = widget.gradients
+    finally:
+        widget.close()
+    levels = saliency_levels(gradients, take_max=True)
+    # Precondition: the trait the view colours is what pixels.saliency_levels computes.
+    assert overlay_state["map_bytes"] == levels.tobytes()
+    assert overlay_state["lut_bytes"] == colormap_lut("viridis").tobytes()
+    rgb = np.frombuffer(gradient_rgb(gradients), dtype=np.uint8).reshape(height, width, 3)
+    opaque = np.full((height, width, 1), 255, dtype=np.uint8)
+    return Scene(
+        overlay_state=overlay_state,
+        panels_state=panels_state,
+        image=np.frombuffer(overlay_state["image_bytes"], dtype=np.uint8).reshape(height, width, 4),
+        levels=levels,
+        sum_levels=saliency_levels(gradients, take_max=False),
+        gradients_rgba=np.concatenate([rgb, opaque], axis=2),
+    )
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    return build_scene(*LANDSCAPE)
+
+
+def blend(image: np.ndarray, colours: np.ndarray, alpha: float) -> np.ndarray:
+    """(1 - alpha) * image + alpha * map, as floats: the reference for a composite."""
+    return (1 - alpha) * image.astype(np.float64) + alpha * colours.astype(np.float64)
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, tolerance: float = 1.0) -> None:
+    difference = np.abs(actual.astype(np.float64) - expected)
+    assert difference.max() <= tolerance, f"off by up to {difference.max()} (> {tolerance})"
+
+
+# Driving the page ---------------------------------------------------------------------------
+
+
+def to_js(value: Any) -> Any:
+    """A trait value as JSON for the page; bytes go as base64, to become DataViews there."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, dict):
+        return {key: to_js(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_js(item) for item in value]
+    return value
+
+
+def mount(page: Page, state: dict[str, Any], **overrides: Any) -> None:
+    """Render one view on a new fake model holding ``state`` (with ``overrides``)."""
+    page.evaluate("(state) => mount(state)", to_js({**state, **overrides}))
+
+
+def receive(page: Page, **changes: Any) -> None:
+    """Deliver changes from Python, as one message, and wait until the view has redrawn."""
+    page.evaluate("(changes) => receive(changes)", to_js(changes))
+
+
+def calls(page: Page) -> list[tuple[str, str | None, Any]]:
+    """What the views asked the model: ("set", name, value) and ("save_changes", None, None)."""
+    recorded = page.evaluate("() => model.calls")
+    return [(call["op"], call["name"], call["value"]) for call in recorded]
+
+
+def timed_sets(page: Page, name: str) -> list[tuple[float, Any]]:
+    """(time in ms, value) of each ``model.set(name, ...)``."""
+    recorded = page.evaluate("() => model.calls")
+    return [(c["t"], c["value"]) for c in recorded if c["op"] == "set" and c["name"] == name]
+
+
+def forget_calls(page: Page) -> None:
+    page.evaluate("() => { model.calls = []; }")
+
+
+def assert_sends(page: Page, action: Callable[[], None], name: str, value: Any) -> None:
+    """``action`` makes the view set exactly ``name`` to ``value`` (same type) and save."""
+    forget_calls(page)
+    action()
+    sent = calls(page)
+    assert sent == [("set", name, value), ("save_changes", None, None)]
+    assert type(sent[0][2]) is type(value), f"{name} sent as {type(sent[0][2]).__name__}"
+
+
+def canvas_pixels(
+    page: Page, selector: str, height: int, width: int, fraction: float = CENTRE
+) -> np.ndarray:
+    """(height, width, 4): the canvas sampled at one point of each source pixel."""
+    flat = page.evaluate(
+        "([selector, width, height, fraction]) => sample(selector, width, height, fraction)",
+        [selector, width, height, fraction],
+    )
+    return np.array(flat, dtype=np.uint8).reshape(height, width, 4)
+
+
+def assert_pixels_exact(page: Page, selector: str, expected: np.ndarray) -> None:
+    """Every source pixel, at its centre and near two corners, is exactly ``expected``."""
+    height, width = expected.shape[:2]
+    for fraction in (CENTRE, *EDGES):
+        drawn = canvas_pixels(page, selector, height, width, fraction)
+        wrong = np.argwhere((drawn != expected).any(axis=2))
+        assert len(wrong) == 0, (
+            f"{len(wrong)} of {height * width} pixels differ at fraction {fraction}; "
+            f"first (y, x) = {tuple(wrong[0])}: {drawn[tuple(wrong[0])]} != "
+            f"{expected[tuple(wrong[0])]}"
+        )
+
+
+def canvas_box(page: Page, selector: str) -> dict[str, float]:
+    """CSS size (cssWidth, cssHeight) and backing size (width, height) of a canvas."""
+    return page.evaluate("(selector) => box(selector)", selector)
+
+
+def assert_canvas_size(
+    page: Page, selector: str, side: int, shape: tuple[int, int], ratio: int = 1
+) -> None:
+    """The picture's longer side is ``side`` CSS pixels, its aspect ratio kept, and the canvas
+    holds ``ratio`` backing pixels per CSS pixel (the device pixel ratio), so none is blurred.
+    """
+    height, width = shape
+    scale = side / max(height, width)
+    css_width, css_height = round(width * scale), round(height * scale)
+    assert canvas_box(page, selector) == {
+        "cssWidth": css_width,
+        "cssHeight": css_height,
+        "width": ratio * css_width,
+        "height": ratio * css_height,
+    }
+
+
+def downloaded_png(page: Page) -> tuple[str, np.ndarray]:
+    """Click Download PNG; the file's suggested name and its decoded RGBA pixels."""
+    with page.expect_download() as info:
+        page.click(".fw-download")
+    download = info.value
+    with Image.open(io.BytesIO(Path(download.path()).read_bytes())) as png:
+        assert png.format == "PNG"
+        pixels = np.asarray(png.convert("RGBA"))
+    return download.suggested_filename, pixels
+
+
+def file_name(target: int, label: str) -> str:
+    """The name the view gives a download: unsafe characters of the label become "_"."""
+    return f"saliency-{target}-{re.sub(r'[^A-Za-z0-9-]+', '_', label)}.png"
+
+
+# 1. Pixels ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [LANDSCAPE, PORTRAIT], ids=["landscape", "portrait"])
+def test_overlay_pixels_equal_python_colours_and_blend(
+    view_page: Page, shape: tuple[int, int]
+) -> None:
+    """Colouring and blending move to the browser, so they must match Python bit for bit."""
+    scene = build_scene(*shape)
+    mount(view_page, scene.overlay_state, alpha=1.0)
+
+    assert_canvas_size(view_page, OVERLAY, OVERLAY_SIDE, shape)
+    assert_pixels_exact(view_page, OVERLAY, scene.colours("viridis"))
+
+    receive(view_page, alpha=0.0)
+    assert_pixels_exact(view_page, OVERLAY, scene.image)
+
+    receive(view_page, alpha=0.5)
+    drawn = canvas_pixels(view_page, OVERLAY, *shape)
+    assert_close(drawn, (scene.image.astype(np.float64) + scene.colours()) / 2)
+
+    # A colormap change from Python only sends a new table; the same levels take its colours.
+    receive(view_page, alpha=1.0, colormap="magma", lut_bytes=colormap_lut("magma").tobytes())
+    assert_pixels_exact(view_page, OVERLAY, scene.colours("magma"))
+
+
+# 2. Alpha slider --------------------------------------------------------------------------------
+
+
+def test_alpha_slider_redraws_at_once_and_throttles_what_it_sends(
+    view_page: Page, scene: Scene
+) -> None:
+    """Dragging must blend in the browser on every event yet not flood the kernel."""
+    mount(view_page, scene.overlay_state, alpha=0.5)
+    forget_calls(view_page)
+    values = [round(0.05 * k, 2) for k in range(1, 21)]
+    slider = view_page.locator(".fw-alpha").element_handle()
+    moved = view_page.evaluate(
+        "([slider, values, pause, w, h]) => slide(slider, values, pause, w, h)",
+        [slider, values, 20, scene.width, scene.height],
+    )
+    for value, flat in zip(values, moved["drawn"], strict=True):
+        drawn = np.array(flat, dtype=np.uint8).reshape(scene.height, scene.width, 4)
+        assert_close(drawn, blend(scene.image, scene.colours(), value))
+    # The final value arrives with the trailing send; then nothing more may come.
+    view_page.wait_for_function("(last) => model.get('alpha') === last", arg=values[-1])
+    view_page.wait_for_timeout(2 * ALPHA_SEND_MS)
+
+    sent = calls(view_page)
+    assert {name for op, name, _ in sent if op == "set"} == {"alpha"}, "only alpha may be sent"
+    assert [op for op, _, _ in sent] == ["set", "save_changes"] * (len(sent) // 2)
+    sends = timed_sets(view_page, "alpha")
+    times = [t for t, _ in sends]
+    sent_values = [value for _, value in sends]
+    span = moved["times"][-1] - moved["times"][0]
+    most = int(span / ALPHA_SEND_MS) + 2  # leading, one per interval, trailing
+    assert 2 <= len(sends) <= most < len(values), f"{len(sends)} sends in {span:.0f} ms"
+    assert sent_values[0] == values[0], "the first move is sent at once (leading edge)"
+    assert sent_values[-1] == values[-1], "the final value is sent last (trailing edge)"
+    assert all(value in values for value in sent_values)
+    assert sent_values == sorted(sent_values), "values arrive in the order they were chosen"
+    gaps = np.diff(times)
+    assert gaps.min() >= ALPHA_SEND_MS - 5, f"sends {gaps.min():.0f} ms apart"
+    assert times[-1] - moved["times"][-1] <= 2 * ALPHA_SEND_MS + 100, "the final send lags"
+
+    # Playwright's fill, as a user's keyboard would set it; the interval has passed, so the
+    # value goes out at once.
+    forget_calls(view_page)
+    view_page.fill(".fw-alpha", "0.25")
+    assert calls(view_page) == [("set", "alpha", 0.25), ("save_changes", None, None)]
+    drawn = canvas_pixels(view_page, OVERLAY, scene.height, scene.width)
+    assert_close(drawn, blend(scene.image, scene.colours(), 0.25))
+
+
+# 3. High DPI ------------------------------------------------------------------------------------
+
+
+def test_high_dpi_canvases_have_two_backing_pixels_per_css_pixel(
+    hidpi_page: Page, scene: Scene
+) -> None:
+    """A canvas of CSS size at DPR 2 would be upscaled by the browser and look blurred."""
+    assert hidpi_page.evaluate("() => window.devicePixelRatio") == 2
+    mount(hidpi_page, scene.overlay_state, alpha=1.0)
+    assert_canvas_size(hidpi_page, OVERLAY, OVERLAY_SIDE, scene.shape, ratio=2)
+    assert_pixels_exact(hidpi_page, OVERLAY, scene.colours())
+
+    receive(hidpi_page, view="panels", gradient_rgb_bytes=scene.panels_state["gradient_rgb_bytes"])
+    for index in range(4):
+        assert_canvas_size(hidpi_page, panel(index), PANEL_SIDE, scene.shape, ratio=2)
+    assert_pixels_exact(hidpi_page, panel(1), scene.gradients_rgba)
+
+
+# 4. Controls ------------------------------------------------------------------------------------
+
+
+def test_controls_send_the_right_traits(view_page: Page, scene: Scene) -> None:
+    """Each control sets one trait, with the type Python validates, then saves."""
+    mount(view_page, scene.overlay_state)
+    predictions = scene.overlay_state["predictions"]
+    other = predictions[1]["index"]
+    assert view_page.locator(".fw-class").input_value() == str(scene.target)
+    options = view_page.locator(".fw-class option")
+    assert options.evaluate_all("(os) => os.map((o) => o.value)") == [
+        str(p["index"]) for p in predictions
+    ]
+
+    assert_sends(
+        view_page, lambda: view_page.select_option(".fw-class", str(other)), "target", other
+    )
+
+    # Search by name: typing lists the matches (names starting with the query first), Enter
+    # picks the first listed and clears the search.
+    view_page.fill(".fw-search", "t")
+    results = view_page.locator(".fw-results")
+    assert results.is_visible()
+    listed = ["truck (#9)", "automobile (#1)", "cat (#3)"]
+    assert results.locator("option").all_text_contents() == listed
+    assert_sends(view_page, lambda: view_page.press(".fw-search", "Enter"), "target", 9)
+    assert view_page.locator(".fw-search").input_value() == ""
+    assert results.is_hidden()
+    assert view_page.locator(".fw-class").input_value() == "9"
+    view_page.fill(".fw-search", "HOR")
+    assert results.locator("option").all_text_contents() == ["horse (#7)"]
+    assert_sends(view_page, lambda: view_page.press(".fw-search", "Enter"), "target", 7)
+
+    # A listed class can also be clicked, or reached with the arrow keys (which must not send
+    # each class passed on the way) and picked with Enter.
+    view_page.fill(".fw-search", "t")
+    assert_sends(view_page, lambda: results.locator("option").nth(2).click(), "target", 3)
+    view_page.fill(".fw-search", "t")
+    view_page.focus(".fw-results")
+    forget_calls(view_page)
+    view_page.keyboard.press("ArrowDown")
+    view_page.keyboard.press("ArrowDown")
+    assert calls(view_page) == []
+    assert_sends(view_page, lambda: view_page.keyboard.press("Enter"), "target", 1)
+
+    # A class index finds that class first; a query with no match sends nothing.
+    view_page.fill(".fw-search", "3")
+    assert results.locator("option").first.text_content() == "cat (#3)"
+    assert_sends(view_page, lambda: view_page.press(".fw-search", "Enter"), "target", 3)
+    forget_calls(view_page)
+    view_page.fill(".fw-search", "zebra")
+    assert results.is_hidden()
+    view_page.press(".fw-search", "Enter")
+    assert calls(view_page) == []
+
+    assert_sends(view_page, lambda: view_page.check(".fw-guided"), "guided", True)
+    assert_sends(view_page, lambda: view_page.uncheck(".fw-take-max"), "take_max", False)
+    assert_sends(view_page, lambda: view_page.check(".fw-take-max"), "take_max", True)
+    assert_sends(
+        view_page, lambda: view_page.select_option(".fw-colormap", "magma"), "colormap", "magma"
+    )
+    assert_sends(view_page, lambda: view_page.select_option(".fw-view", "panels"), "view", "panels")
+
+
+def test_changes_from_python_update_the_controls_and_are_not_sent_back(
+    view_page: Page, scene: Scene
+) -> None:
+    """Python may change any trait (a user's cell, a refused value); the view must follow."""
+    mount(view_page, scene.overlay_state)
+    forget_calls(view_page)
+    listed = {p["index"] for p in scene.overlay_state["predictions"]}
+    outside = next(i for i in range(len(LABELS)) if i not in listed)
+
+    receive(view_page, target=outside)
+    assert view_page.locator(".fw-class").input_value() == str(outside)
+    chosen = view_page.locator(".fw-class option:checked")
+    assert chosen.text_content() == f"{LABELS[outside]} (#{outside})"
+
+    receive(view_page, guided=True, take_max=False, colormap="magma", view="panels", alpha=0.8)
+    assert view_page.is_checked(".fw-guided")
+    assert not view_page.is_checked(".fw-take-max")
+    assert view_page.locator(".fw-colormap").input_value() == "magma"
+    assert view_page.locator(".fw-view").input_value() == "panels"
+    assert view_page.locator(".fw-alpha").input_value() == "0.8"
+    assert view_page.locator(FIGURES).count() == 4
+
+    new_predictions = [
+        {"index": 3, "label": "cat", "probability": 0.75},
+        {"index": outside, "label": LABELS[outside], "probability": 0.125},
+    ]
+    receive(view_page, predictions=new_predictions)
+    texts = view_page.locator(".fw-class option").all_text_contents()
+    assert texts == ["cat (75.0%)", f"{LABELS[outside]} (12.5%)"]
+    assert view_page.locator(".fw-class").input_value() == str(outside)
+
+    assert calls(view_page) == [], "a change from Python must not be echoed back"
+
+
+# 5. Four panels -------------------------------------------------------------------------------
+
+
+def test_four_panels_show_image_gradients_map_and_overlay(view_page: Page, scene: Scene) -> None:
+    """FlashTorch's figure, drawn from the same bytes: each panel must be its own picture."""
+    mount(view_page, scene.panels_state, alpha=0.5)
+    assert view_page.locator(FIGURES).count() == 4
+    assert view_page.locator(f"{FIGURES} figcaption").all_text_contents() == PANEL_CAPTIONS
+    for index in range(4):
+        assert_canvas_size(view_page, panel(index), PANEL_SIDE, scene.shape)
+    assert_pixels_exact(view_page, panel(0), scene.image)
+    assert_pixels_exact(view_page, panel(1), scene.gradients_rgba)
+    assert_pixels_exact(view_page, panel(2), scene.colours())
+    drawn = canvas_pixels(view_page, panel(3), scene.height, scene.width)
+    assert_close(drawn, blend(scene.image, scene.colours(), 0.5))
+
+    # Sum over channels: a new map and a new caption.
+    receive(view_page, take_max=False, map_bytes=scene.sum_levels.tobytes())
+    captions = view_page.locator(f"{FIGURES} figcaption").all_text_contents()
+    assert captions[2] == "Sum of |gradient|"
+    assert_pixels_exact(view_page, panel(2), scene.colours(levels=scene.sum_levels))
+
+    receive(view_page, view="overlay", gradient_rgb_bytes=b"")
+    assert view_page.locator(FIGURES).count() == 0
+    assert view_page.locator(OVERLAY).count() == 1
+
+
+# 6. Errors and status -------------------------------------------------------------------------
+
+
+def test_errors_and_status_are_shown(view_page: Page, scene: Scene) -> None:
+    """A failing model must be visible in the view, and the image stays without the map."""
+    mount(view_page, scene.overlay_state, alpha=0.5, compute_ms=0.0)
+    error_box = view_page.locator(".fw-error")
+    status = view_page.locator(".fw-status")
+    assert error_box.is_hidden()
+    assert status.text_content() == scene.overlay_state["status"]
+
+    message = "RuntimeError: the model is broken on purpose"
+    receive(
+        view_page,
+        error=message,
+        status=f"Error: {message}",
+        map_bytes=b"",
+        map_shape=[],
+        gradient_rgb_bytes=b"",
+    )
+    assert error_box.is_visible()
+    assert error_box.text_content() == message
+    assert error_box.get_attribute("role") == "alert"
+    assert status.text_content() == f"Error: {message}"
+    assert_pixels_exact(view_page, OVERLAY, scene.image)  # no map: the image alone
+
+    receive(
+        view_page,
+        error="",
+        status="cat (class 3): gradients",
+        compute_ms=3.21,
+        map_bytes=scene.overlay_state["map_bytes"],
+        map_shape=scene.overlay_state["map_shape"],
+    )
+    assert error_box.is_hidden()
+    assert status.text_content() == "cat (class 3): gradients · 3.2 ms"
+    receive(view_page, compute_ms=12.4)
+    assert status.text_content() == "cat (class 3): gradients · 12 ms"
+    drawn = canvas_pixels(view_page, OVERLAY, scene.height, scene.width)
+    assert_close(drawn, blend(scene.image, scene.colours(), 0.5))
+
+
+def test_nothing_is_drawn_before_the_first_image(view_page: Page, scene: Scene) -> None:
+    """Empty traits (no image yet, or a failed first map) must not break the view."""
+    empty = {"image_bytes": b"", "image_shape": [], "map_bytes": b"", "map_shape": []}
+    mount(view_page, scene.overlay_state, alpha=1.0, **empty)
+    assert view_page.locator(".flashwidget .fw-stage canvas").count() == 0
+    with pytest.raises(PlaywrightError), view_page.expect_download(timeout=500):
+        view_page.click(".fw-download")  # no picture, no download
+
+    state = scene.overlay_state
+    receive(view_page, **{key: state[key] for key in empty})
+    assert_pixels_exact(view_page, OVERLAY, scene.colours())
+
+
+# 7. Cleanup -----------------------------------------------------------------------------------
+
+
+def test_cleanup_removes_the_view_its_listeners_and_pending_sends(
+    view_page: Page, scene: Scene
+) -> None:
+    """Jupyter re-renders views on one model; a closed view must leave nothing behind."""
+    mount(view_page, scene.overlay_state)
+    view_page.evaluate("() => renderView()")  # a second view of the same model
+    both = view_page.evaluate("() => model.listenerCount()")
+    assert both > 0 and both % 2 == 0
+    forget_calls(view_page)
+
+    # Two quick moves: the first is sent at once, the second waits for the interval; closing
+    # the view must drop it. Listeners on the closed controls must be gone as well.
+    view_page.evaluate(
+        """() => {
+          const slider = views[0].el.querySelector(".fw-alpha");
+          for (const value of ["0.2", "0.4"]) {
+            slider.value = value;
+            slider.dispatchEvent(new Event("input", { bubbles: true }));
+          }
+          views[0].cleanup();
+          slider.value = "0.9";
+          slider.dispatchEvent(new Event("input", { bubbles: true }));
+          window.dispatchEvent(new Event("resize"));
+        }"""
+    )
+    assert view_page.evaluate("() => views[0].el.childElementCount") == 0
+    assert view_page.evaluate("() => model.listenerCount()") == both // 2
+    view_page.wait_for_timeout(3 * ALPHA_SEND_MS)
+    assert calls(view_page) == [("set", "alpha", 0.2), ("save_changes", None, None)]
+
+    # The other view still follows the model.
+    receive(view_page, guided=True)
+    assert view_page.locator(".flashwidget").count() == 1
+    assert view_page.is_checked(".fw-guided")
+
+    view_page.evaluate("() => views[1].cleanup()")
+    assert view_page.locator(".flashwidget").count() == 0
+    assert view_page.evaluate("() => model.listenerCount()") == 0
+    on_calls, off_calls = view_page.evaluate("() => [model.onCalls, model.offCalls]")
+    assert on_calls == off_calls == both
+
+
+# 8. Download ----------------------------------------------------------------------------------
+
+
+def test_download_overlay_png_is_the_composite_at_image_size(view_page: Page, scene: Scene) -> None:
+    """The PNG is the picture itself, at the input's size, not a screenshot of the canvas."""
+    labels = list(LABELS)
+    labels[scene.target] = "pickup truck/van (4x4)"
+    mount(view_page, scene.overlay_state, alpha=0.5, labels=labels)
+    name, pixels = downloaded_png(view_page)
+    assert name == f"saliency-{scene.target}-pickup_truck_van_4x4_.png"
+    assert pixels.shape == (scene.height, scene.width, 4)
+    on_canvas = canvas_pixels(view_page, OVERLAY, scene.height, scene.width)
+    np.testing.assert_array_equal(pixels, on_canvas)
+    assert_close(pixels, blend(scene.image, scene.colours(), 0.5))
+
+
+def test_download_panels_png_has_the_four_panels_side_by_side(
+    view_page: Page, scene: Scene
+) -> None:
+    """In the panel view the PNG holds the four pictures, GAP transparent pixels apart."""
+    mount(view_page, scene.panels_state, alpha=0.5)
+    name, pixels = downloaded_png(view_page)
+    assert name == file_name(scene.target, LABELS[scene.target])
+    width = scene.width
+    assert pixels.shape == (scene.height, 4 * width + 3 * GAP, 4)
+    for index in range(4):
+        left = index * (width + GAP)
+        tile = pixels[:, left : left + width]
+        on_canvas = canvas_pixels(view_page, panel(index), scene.height, width)
+        np.testing.assert_array_equal(tile, on_canvas, err_msg=f"panel {index}")
+        if index < 3:
+            assert not pixels[:, left + width : left + width + GAP].any(), "gaps are transparent"
