@@ -16,9 +16,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# JupyterLab on the quickstart notebook; it prints the URL with its token. Run all cells there.
+# JupyterLab on the quickstart notebook, at a URL printed first (with its token): open it and
+# run all cells. PORT=8899 make demo if 8888 is taken.
+PORT ?= 8888
+TOKEN := $(shell od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 demo: $(STAMP)
-	$(BIN)/jupyter lab examples/quickstart.ipynb --ServerApp.ip=127.0.0.1 $(ALLOW_ROOT)
+	@echo "flashwidget demo: open http://127.0.0.1:$(PORT)/lab/tree/quickstart.ipynb?token=$(TOKEN)"
+	$(BIN)/jupyter lab --no-browser --ServerApp.root_dir=examples --ServerApp.ip=127.0.0.1 \
+		--ServerApp.port=$(PORT) --ServerApp.port_retries=0 \
+		--IdentityProvider.token=$(TOKEN) $(ALLOW_ROOT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
