@@ -410,7 +410,8 @@ class SaliencyWidget(anywidget.AnyWidget):
         if change["new"] == LATEST:
             self._update()
         else:
-            self._show_snapshot(change["new"])
+            with self._lock:  # a training thread may be adding a snapshot
+                self._show_snapshot(change["new"])
 
     @traitlets.observe("colormap")
     def _on_colormap(self, change: dict) -> None:
