@@ -234,6 +234,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._current: torch.Tensor | None = None
         self._last_status = ""
         self._lock = threading.RLock()
+        self._views: int | None = None  # views open in front ends; None until one is shown
         self._timeline = Timeline(history)
         self._rate = RateLimit(update_interval)
         super().__init__(**kwargs)
@@ -266,6 +267,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self.set_trait("colormap_names", colormap_names())
         self.set_trait("lut_bytes", colormap_lut(self.colormap).tobytes())
         self._active = True
+        self.on_msg(self._on_front_end_message)
         self.set_image(models.sample_image() if image is None else image, target=target)
 
     # Public API ---------------------------------------------------------------------------
@@ -330,14 +332,15 @@ class SaliencyWidget(anywidget.AnyWidget):
         left as they were, so training is bit-identical with or without the widget.
 
         Cheap to call every step: it returns ``False`` at once, computing nothing, when the last
-        update was less than ``update_interval`` seconds ago or when the widget is busy
-        answering the view (the next call catches up). ``force=True`` always updates, waiting
-        for the widget if needed. Each update keeps a snapshot (``step`` label, predictions,
-        map) for the view's step slider; the newest ``history`` are kept.
+        update was less than ``update_interval`` seconds ago, when the widget is busy answering
+        the view (the next call catches up), or when every view of the widget has been closed
+        (a widget never displayed still updates, for use from Python). ``force=True`` always
+        updates, waiting for the widget if needed. Each update keeps a snapshot (``step``
+        label, predictions, map) for the view's step slider; the newest ``history`` are kept.
 
         Returns whether the map was updated.
         """
-        if not force and not self._rate.ready():
+        if not force and (self._views == 0 or not self._rate.ready()):
             return False
         if not self._lock.acquire(blocking=force):
             return False
@@ -441,6 +444,16 @@ class SaliencyWidget(anywidget.AnyWidget):
                 self._refuse(read_only, f"{', '.join(read_only)} can only be set by Python")
             elif self.status.startswith(REFUSED):  # a good change ends an earlier refusal's notice
                 self.set_trait("status", self._last_status)
+
+    def _on_front_end_message(self, _: Any, content: Any, buffers: list) -> None:
+        """Count the views: each one says when it is shown and when it is closed.
+
+        A page reload closes views without a word, so the count can only err upward, which
+        costs updates nobody sees, never updates someone would miss.
+        """
+        if isinstance(content, dict) and content.get("type") == "view":
+            opened = 1 if content.get("shown") else -1
+            self._views = max(0, (self._views or 0) + opened)
 
     def _refuse(self, names: list[str], reason: str) -> None:
         self.set_trait("status", REFUSED + reason)

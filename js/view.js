@@ -362,6 +362,7 @@ function render({ model, el }) {
     }, "image/png");
   }
 
+  model.send({ type: "view", shown: true }); // Python skips training updates nobody sees
   fillClasses();
   fillColormaps();
   fillSteps();
@@ -376,6 +377,7 @@ function render({ model, el }) {
     cancelAnimationFrame(frame);
     for (const [event, callback] of listeners) model.off(event, callback);
     root.remove();
+    model.send({ type: "view", shown: false });
   };
 }
 

@@ -159,6 +159,27 @@ def test_updates_are_rate_limited_unless_forced() -> None:
     assert engine.call_count == 2  # the skipped call computed nothing
 
 
+def view_message(widget: SaliencyWidget, shown: bool) -> None:
+    """What a view sends when it is rendered (shown) or closed."""
+    message = {"method": "custom", "content": {"type": "view", "shown": shown}}
+    widget._handle_msg({"content": {"data": message}, "buffers": []})
+
+
+def test_updates_stop_once_every_view_is_closed() -> None:
+    widget = make_widget(Net().eval(), update_interval=0)
+    assert widget.update(step="never shown")  # used from Python alone: still updates
+    view_message(widget, shown=True)
+    view_message(widget, shown=True)
+    view_message(widget, shown=False)
+    assert widget.update(step="one view left")
+    view_message(widget, shown=False)
+    assert widget.update(step="nobody looks") is False
+    assert widget.update(step="forced", force=True)
+    view_message(widget, shown=True)
+    assert widget.update(step="shown again")
+    assert widget.steps == ["never shown", "one view left", "forced", "shown again"]
+
+
 def test_an_update_computes_only_what_is_shown() -> None:
     widget = make_widget(Net().eval(), update_interval=0)
     calls = []

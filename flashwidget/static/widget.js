@@ -477,6 +477,7 @@ function render({ model, el }) {
     }, "image/png");
   }
 
+  model.send({ type: "view", shown: true }); // Python skips training updates nobody sees
   fillClasses();
   fillColormaps();
   fillSteps();
@@ -491,6 +492,7 @@ function render({ model, el }) {
     cancelAnimationFrame(frame);
     for (const [event, callback] of listeners) model.off(event, callback);
     root.remove();
+    model.send({ type: "view", shown: false });
   };
 }
 

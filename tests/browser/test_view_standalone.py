@@ -96,6 +96,7 @@ class FakeModel {
     this.state = { ...state };
     this.handlers = new Map();
     this.calls = [];
+    this.messages = [];
     this.onCalls = 0;
     this.offCalls = 0;
   }
@@ -106,6 +107,9 @@ class FakeModel {
   set(name, value) {
     this.calls.push({ op: "set", name, value, t: performance.now() });
     this.update({ [name]: value });
+  }
+  send(content) {
+    this.messages.push(content);
   }
   save_changes() {
     this.calls.push({ op: "save_changes", name: null, value: null, t: performance.now() });
@@ -784,6 +788,9 @@ def test_cleanup_removes_the_view_its_listeners_and_pending_sends(
 
     view_page.evaluate("() => views[1].cleanup()")
     assert view_page.locator(".flashwidget").count() == 0
+    # Python counts the views it has, to skip training updates once nobody can see them.
+    shown = [message["shown"] for message in view_page.evaluate("() => model.messages")]
+    assert shown == [True, True, False, False]
     assert view_page.evaluate("() => model.listenerCount()") == 0
     on_calls, off_calls = view_page.evaluate("() => [model.onCalls, model.offCalls]")
     assert on_calls == off_calls == both
