@@ -46,6 +46,7 @@ from harness import (  # tests/browser is not a package, hence the path above
     launch_chromium,
     open_notebook,
     run_all_cells,
+    settle,
     wait_for_kernel_idle,
 )
 
@@ -266,17 +267,6 @@ def build_notebook(path: Path) -> None:
         },
     )
     nbformat.write(notebook, path)
-
-
-def settle(page: Page) -> None:
-    """Let the previous change finish everywhere before the next clock starts.
-
-    The pause lets the alpha slider's throttled trailing message (150 ms) leave; the kernel
-    must then be idle (prefetching included), and two frames let the view draw what arrived.
-    """
-    page.wait_for_timeout(200)
-    wait_for_kernel_idle(page)
-    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
 
 
 def measure(page: Page, probe: str, action: str, value: Any = None, at_once: bool = False) -> dict:

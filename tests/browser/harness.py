@@ -256,6 +256,17 @@ def wait_for_kernel_idle(page: Page, timeout_ms: float = 120_000) -> None:
     )
 
 
+def settle(page: Page) -> None:
+    """Let the view's last change reach the kernel, the kernel finish with it, the view draw.
+
+    The pause outlasts the alpha slider's throttle (150 ms), so its trailing message has left;
+    two animation frames let the view paint what the kernel sent back.
+    """
+    page.wait_for_timeout(300)
+    wait_for_kernel_idle(page)
+    page.evaluate("() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
 # Reads a canvas back at the centre of each source pixel: the view enlarges the model's input
 # with nearest-neighbour sampling, so these are exactly the RGBA values it blended.
 _SAMPLE_CANVAS = """([canvas, width, height]) => {

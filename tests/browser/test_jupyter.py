@@ -26,6 +26,7 @@ from harness import (
     jupyter_server,
     open_notebook,
     run_all_cells,
+    settle,
     wait_for_kernel_idle,
 )
 from playwright.sync_api import Page, expect
@@ -69,12 +70,6 @@ def expected_map_colours(kernel: KernelClient) -> np.ndarray:
     levels = np.frombuffer(bytes.fromhex(kernel.eval("w.map_bytes.hex()")), dtype=np.uint8)
     lut = np.frombuffer(bytes.fromhex(kernel.eval("w.lut_bytes.hex()")), dtype=np.uint8)
     return lut.reshape(256, 4)[levels].reshape(height, width, 4)
-
-
-def settle(page: Page) -> None:
-    """Let the view's message reach the kernel, and the kernel finish with it."""
-    page.wait_for_timeout(300)  # more than the view's 150 ms alpha throttle
-    wait_for_kernel_idle(page)
 
 
 def wait_for_new_pixels(page: Page, before: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
