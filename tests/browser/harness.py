@@ -173,10 +173,16 @@ class KernelClient:
     """Read and change the kernel's state from the test, beside the notebook's own client."""
 
     def __init__(self, connection_file: Path) -> None:
+        """Connect the shell channel only, and check that the kernel answers on it.
+
+        Not ``wait_for_ready``: after the kernel's reply it drains IOPub until 0.2 s pass with
+        no message, which never happens while a training thread publishes widget updates.
+        IOPub is not needed here anyway (replies come on the shell channel).
+        """
         self._client = BlockingKernelClient(connection_file=str(connection_file))
         self._client.load_connection_file()
-        self._client.start_channels()
-        self._client.wait_for_ready(timeout=60)
+        self._client.start_channels(iopub=False, stdin=False, hb=False, control=False)
+        self._request("", {}, timeout=60)
 
     def close(self) -> None:
         self._client.stop_channels()
@@ -186,10 +192,12 @@ class KernelClient:
             code, silent=True, store_history=False, user_expressions=expressions
         )
         deadline = time.monotonic() + timeout
-        while True:
+        while True:  # get_shell_msg raises queue.Empty when nothing comes before the deadline
             reply = self._client.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
             if reply["parent_header"].get("msg_id") == msg_id:
                 break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the kernel did not answer {code!r} within {timeout} s")
         content = reply["content"]
         if content["status"] != "ok":
             raise RuntimeError(f"kernel error: {content.get('ename')}: {content.get('evalue')}")
