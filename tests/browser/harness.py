@@ -182,10 +182,23 @@ class KernelClient:
         self._client = BlockingKernelClient(connection_file=str(connection_file))
         self._client.load_connection_file()
         self._client.start_channels(iopub=False, stdin=False, hb=False, control=False)
-        self._request("", {}, timeout=60)
+        try:
+            self._request("", {}, timeout=60)
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self) -> KernelClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def close(self) -> None:
+        """Close the sockets now: a ZeroMQ context that still holds open sockets when it is
+        garbage-collected blocks the collecting thread forever (seen: the whole test run)."""
         self._client.stop_channels()
+        self._client.context.destroy(linger=0)
 
     def _request(self, code: str, expressions: dict[str, str], timeout: float) -> dict:
         msg_id = self._client.execute(

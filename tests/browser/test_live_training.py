@@ -80,33 +80,35 @@ def test_the_view_answers_while_a_thread_trains(server: JupyterServer, page: Pag
     run_all_cells(page)
     view = page.locator(".flashwidget")
     expect(view.locator(".fw-status")).to_contain_text("step ", timeout=120_000)
-    kernel = server.kernel("live.ipynb")
+    with server.kernel("live.ipynb") as kernel:
+        step, target = wait_for_step_after(page, 2)
+        other = (target + 1) % 4
+        view.locator(".fw-class").select_option(str(other))
+        # The thread's next updates explain the class picked while it runs.
+        later, shown = wait_for_step_after(page, step, target=other)
+        assert later > step and shown == other
+        later, shown = wait_for_step_after(page, later)
+        assert shown == other
 
-    step, target = wait_for_step_after(page, 2)
-    other = (target + 1) % 4
-    view.locator(".fw-class").select_option(str(other))
-    # The thread's next updates explain the class picked while it runs.
-    later, shown = wait_for_step_after(page, step, target=other)
-    assert later > step and shown == other
-    later, shown = wait_for_step_after(page, later)
-    assert shown == other
+        # The step slider holds the snapshots; moving it back shows one, which stays on screen
+        # while newer snapshots arrive (until it is the oldest of the 50 kept and is dropped).
+        slider = view.locator(".fw-step")
+        expect(slider).to_be_visible()
+        for _ in range(200):  # updates come every 0.1 s: let a few snapshots accumulate
+            newest = int(slider.get_attribute("max"))
+            if newest >= 4:
+                break
+            page.wait_for_timeout(50)
+        assert newest >= 4, f"only {newest + 1} snapshots after 10 s"
+        slider.fill(str(newest // 2))
+        scrubbed = re.compile(r"^step (\d+) \(\d+ of \d+\)")
+        expect(view.locator(".fw-status")).to_have_text(scrubbed)
+        chosen = scrubbed.match(view.locator(".fw-status").inner_text())[1]
+        expect(view.locator(".fw-step-label")).to_have_text(chosen)
+        page.wait_for_timeout(500)
+        assert view.locator(".fw-status").inner_text().startswith(f"step {chosen} (")
 
-    # The step slider holds the snapshots; moving it back shows one, which stays on screen
-    # while newer snapshots arrive (until it is the oldest of the 50 kept and is dropped).
-    slider = view.locator(".fw-step")
-    expect(slider).to_be_visible()
-    newest = int(slider.get_attribute("max"))
-    assert newest >= 4
-    slider.fill(str(newest // 2))
-    scrubbed = re.compile(r"^step (\d+) \(\d+ of \d+\)")
-    expect(view.locator(".fw-status")).to_have_text(scrubbed)
-    chosen = scrubbed.match(view.locator(".fw-status").inner_text())[1]
-    expect(view.locator(".fw-step-label")).to_have_text(chosen)
-    page.wait_for_timeout(500)
-    assert view.locator(".fw-status").inner_text().startswith(f"step {chosen} (")
-
-    kernel.run("stop.set(); thread.join()")
-    assert kernel.eval("w.error") == ""
-    assert kernel.eval("w.steps")[kernel.eval("w.step_index")] == chosen
-    kernel.close()
+        kernel.run("stop.set(); thread.join()")
+        assert kernel.eval("w.error") == ""
+        assert kernel.eval("w.steps")[kernel.eval("w.step_index")] == chosen
     assert page.errors == []
