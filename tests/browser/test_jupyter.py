@@ -14,6 +14,7 @@ ipywidgets waiting for an idle that never comes, and the view stops sending chan
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,7 @@ OVERLAY = ".flashwidget .fw-overlay"
 
 
 @pytest.fixture(params=APPS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> JupyterServer:
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JupyterServer]:
     root = tmp_path / "notebooks"
     root.mkdir()
     with jupyter_server(request.param, root, [QUICKSTART]) as running:
@@ -45,15 +46,14 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> JupyterServer:
 
 
 @pytest.fixture
-def kernel_and_page(server: JupyterServer, page: Page) -> tuple[KernelClient, Page]:
+def kernel_and_page(server: JupyterServer, page: Page) -> Iterator[tuple[KernelClient, Page]]:
     """The quickstart opened and run: both views drawn, the kernel reachable from the test."""
     open_notebook(page, server, QUICKSTART.name)
     run_all_cells(page)
     expect(page.locator(OVERLAY)).to_have_count(2, timeout=120_000)
-    kernel = server.kernel(QUICKSTART.name)
-    wait_for_kernel_idle(page)
-    yield kernel, page
-    kernel.close()
+    with server.kernel(QUICKSTART.name) as kernel:
+        wait_for_kernel_idle(page)
+        yield kernel, page
 
 
 def view(page: Page, index: int):

@@ -8,6 +8,7 @@ class, then scrubs back with the step slider to an earlier snapshot.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -53,7 +54,7 @@ STEP = re.compile(r"^step (\d+): (\w+) \(class (\d+)\)")
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> JupyterServer:
+def server(tmp_path: Path) -> Iterator[JupyterServer]:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN)]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
