@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from flashwidget.checks import require_positive_int
+
 
 class WeightsMirror:
     """A private copy of a model whose weights are refreshed from the live model on request."""
@@ -44,7 +46,9 @@ class WeightsMirror:
             self.model = _detached_copy(self._live)
             return self.model
         with torch.no_grad():
-            for mine, theirs in zip(_tensors(self.model), _tensors(self._live), strict=True):
+            for mine, theirs in zip(
+                model_tensors(self.model), model_tensors(self._live), strict=True
+            ):
                 mine.copy_(theirs)
         self.model.train(self._live.training)
         return self.model
@@ -71,7 +75,8 @@ def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:
     yield from model.named_buffers()
 
 
-def _tensors(model: nn.Module) -> Iterator[torch.Tensor]:
+def model_tensors(model: nn.Module) -> Iterator[torch.Tensor]:
+    """Every parameter and buffer: all the state a model's output depends on."""
     for _, tensor in _named_tensors(model):
         yield tensor
 
@@ -109,8 +114,7 @@ class Timeline:
     """The last ``size`` snapshots, oldest first."""
 
     def __init__(self, size: int) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"history must be a positive int (snapshots kept); got {size!r}")
+        require_positive_int(size, "history", "snapshots kept")
         self.size = size
         self._snapshots: deque[Snapshot] = deque(maxlen=size)
 
@@ -140,8 +144,7 @@ class TrainingCallback:
     """
 
     def __init__(self, widget: Any, every: int = 1) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"every must be a positive int (batches); got {every!r}")
+        require_positive_int(every, "every", "batches")
         self.widget = widget
         self.every = every
 

@@ -14,6 +14,7 @@ from typing import Union
 
 import torch
 
+from flashwidget.checks import require_positive_int
 from flashwidget.class_index import ClassIndex, ImageNetIndex
 
 Target = Union[int, str]  # noqa: UP007 (a runtime alias: Python 3.10 has no `X | Y` here)
@@ -90,8 +91,7 @@ def target_selector(
             f"got {len(entries)} target classes for {num_images} images; expected one per "
             "image, a single class for all, or None for each image's top prediction"
         )
-    if isinstance(top_k, bool) or not isinstance(top_k, Integral) or top_k < 1:
-        raise ValueError(f"top_k must be a positive int; got {top_k!r}")
+    require_positive_int(top_k, "top_k")
 
     def select(logits: torch.Tensor) -> torch.Tensor:
         num_classes = logits.shape[1]

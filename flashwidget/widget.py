@@ -33,7 +33,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from itertools import chain
 from typing import Any
 
 import anywidget
@@ -43,9 +42,10 @@ import traitlets
 from torch import nn
 
 from flashwidget import models
+from flashwidget.checks import require_positive_int
 from flashwidget.colormaps import colormap_lut, colormap_names
 from flashwidget.inputs import as_image_batch
-from flashwidget.live import RateLimit, Snapshot, Timeline, WeightsMirror
+from flashwidget.live import RateLimit, Snapshot, Timeline, WeightsMirror, model_tensors
 from flashwidget.model_output import OutputFn
 from flashwidget.pixels import gradient_rgb, image_rgba, saliency_levels
 from flashwidget.saliency import Backprop
@@ -94,10 +94,7 @@ def weights_fingerprint(model: nn.Module) -> tuple[tuple[int, int, int], ...]:
     model to another device changes its identity and data pointer. Writes through ``.data``
     bypass the version counter and go unseen: call ``refresh()`` after those.
     """
-    return tuple(
-        (id(tensor), tensor.data_ptr(), tensor._version)
-        for tensor in chain(model.parameters(), model.buffers())
-    )
+    return tuple((id(t), t.data_ptr(), t._version) for t in model_tensors(model))
 
 
 def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
@@ -225,10 +222,8 @@ class SaliencyWidget(anywidget.AnyWidget):
             if transform is not None:
                 raise TypeError("pass torchvision weights as weights= or transform=, not both")
             transform = weights
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise ValueError(f"top_k must be a positive int; got {top_k!r}")
-        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
-            raise ValueError(f"cache_size must be a positive int; got {cache_size!r}")
+        require_positive_int(top_k, "top_k")
+        require_positive_int(cache_size, "cache_size")
         self._active = False  # map requests wait until the model and image are in place
         self._num_classes: int | None = None
         self._current: torch.Tensor | None = None
@@ -294,8 +289,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             raise
         with self._lock:
             self._input = batch
-            self._cache.clear()
-            self._top_classes = []
+            self._forget_maps()
             self._timeline.clear()
             self.set_trait("steps", [])
             self._first_target, self._fresh_image = target, True
@@ -359,8 +353,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             labels = list(self.labels) or None
             self._backprop = Backprop(mirror, labels=labels, output_fn=self._output_fn)
         self._following = True
-        self._cache.clear()
-        self._top_classes = []
+        self._forget_maps()
 
     # Requests from the traits -------------------------------------------------------------
 
@@ -562,8 +555,13 @@ class SaliencyWidget(anywidget.AnyWidget):
         fingerprint = weights_fingerprint(self._model)
         if fingerprint != self._fingerprint:
             self._fingerprint = fingerprint
-            self._cache.clear()
-            self._top_classes = []
+            self._forget_maps()
+
+    def _forget_maps(self) -> None:
+        """Drop every cached map and the top-k to prefetch: they belong to other weights or
+        another image."""
+        self._cache.clear()
+        self._top_classes = []
 
     def _note_predictions(self, logits: torch.Tensor) -> None:
         """Record the number of classes, the labels if still unknown, and the top-k."""
