@@ -5,10 +5,10 @@ engine that leaves the model untouched, an embedded offline default model, and
 ``SaliencyWidget``, the interactive view for notebooks.
 """
 
-from flashwidget import models, saliency, utils
+from flashwidget import methods, models, saliency, utils
 from flashwidget.demo import demo
-from flashwidget.gradients import Attribution
 from flashwidget.live import TrainingCallback
+from flashwidget.methods import Attribution
 from flashwidget.saliency import Backprop
 from flashwidget.widget import SaliencyWidget
 
@@ -18,6 +18,7 @@ __all__ = [
     "SaliencyWidget",
     "TrainingCallback",
     "demo",
+    "methods",
     "models",
     "saliency",
     "utils",

@@ -25,8 +25,14 @@ def _describe(value: Any) -> str:
     return f"an object of type {type(value).__qualname__}"
 
 
-def logits_from(output: Any, output_fn: OutputFn | None, batch_size: int) -> torch.Tensor:
-    """Return the (batch_size, classes) logits tensor from a model's output, or raise clearly."""
+def logits_from(
+    output: Any, output_fn: OutputFn | None, batch_size: int, *, graph: bool = True
+) -> torch.Tensor:
+    """Return the (batch_size, classes) logits tensor from a model's output, or raise clearly.
+
+    ``graph=False`` is for a forward pass run without autograd, whose logits cannot depend on
+    the input through it.
+    """
     if output_fn is not None:
         logits = output_fn(output)
         source = "output_fn"
@@ -50,7 +56,7 @@ def logits_from(output: Any, output_fn: OutputFn | None, batch_size: int) -> tor
         )
     if not logits.is_floating_point():
         raise TypeError(f"{source} gave logits of dtype {logits.dtype}; expected floating point")
-    if not logits.requires_grad:
+    if graph and not logits.requires_grad:
         raise ValueError(
             f"{source} gave logits that do not depend on the input through autograd: does the "
             "model detach its input, or run its forward under torch.no_grad()?"

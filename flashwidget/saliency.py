@@ -17,10 +17,10 @@ from torch import nn
 
 from flashwidget.class_index import ClassIndex
 from flashwidget.figures import four_panel_figure
-from flashwidget.gradients import Attribution, input_gradients
 from flashwidget.inputs import as_image_batch
+from flashwidget.methods import Attribution, Gradient, GuidedBackprop
 from flashwidget.model_output import OutputFn
-from flashwidget.targets import TargetClass, asks_for_several, target_selector
+from flashwidget.targets import TargetClass, asks_for_several
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -51,14 +51,12 @@ class Backprop:
         labels: Sequence[str] | ClassIndex | None = None,
         output_fn: OutputFn | None = None,
     ) -> None:
-        if not isinstance(model, nn.Module):
-            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__qualname__}")
-        if output_fn is not None and not callable(output_fn):
-            raise TypeError(f"output_fn must be callable; got {type(output_fn).__qualname__}")
+        self._methods = {
+            guided: method(model, labels=labels, output_fn=output_fn)
+            for guided, method in ((False, Gradient), (True, GuidedBackprop))
+        }
         self.model = model
-        self.labels = (
-            labels if labels is None or isinstance(labels, ClassIndex) else ClassIndex(labels)
-        )
+        self.labels = self._methods[False].labels
         self.output_fn = output_fn
 
     def attribute(
@@ -75,11 +73,7 @@ class Backprop:
         of :meth:`calculate_gradients` apply. Returns an :class:`Attribution` whose gradients
         have shape (N, K, C, H, W).
         """
-        inputs = as_image_batch(input_)
-        select = target_selector(target_class, len(inputs), self.labels, top_k)
-        return input_gradients(
-            self.model, inputs, select, guided=bool(guided), output_fn=self.output_fn
-        )
+        return self._methods[bool(guided)].explain(input_, target_class, top_k=top_k)
 
     def calculate_gradients(
         self,

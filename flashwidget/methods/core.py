@@ -1,0 +1,236 @@
+"""What every attribution method shares: checks, targets, eval mode, the forward pass, results.
+
+The shape follows torchcam and Captum. One base class, :class:`AttributionMethod`, owns
+everything that must be the same for every method: the input and target checks, running the
+model in eval mode on its own device, finding the logits in its output, refusing
+``torch.inference_mode``, and turning the result into the shape the caller asked for. A method
+overrides one template method, :meth:`AttributionMethod._explain`, which gets an input batch on
+the model's device and a function that picks the classes from the logits, and returns an
+:class:`Attribution`. Variants are built by composition (SmoothGrad over any input-space method,
+Guided Grad-CAM from guided backprop and Grad-CAM), never by copying.
+
+Why a selector function rather than target indices: a method that needs the logits anyway
+(gradients) picks its targets from the same forward pass that it differentiates, so explaining
+the top prediction costs one forward pass, not two.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from flashwidget.class_index import ClassIndex
+from flashwidget.guided import RECTIFIER_NAMES, GuidedRectifiers
+from flashwidget.inputs import as_image_batch
+from flashwidget.model_guard import evaluation_mode, first_conv_channels, model_device
+from flashwidget.model_output import OutputFn, logits_from
+from flashwidget.targets import TargetClass, TargetSelector, asks_for_several, target_selector
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What one call computed, all detached and on the model's device.
+
+    ``logits`` is (N, classes), ``targets`` (N, K) the explained class indices, and ``maps``
+    (N, K, C, H, W) for input-space methods or (N, K, 1, H, W) for Grad-CAM: the map of class
+    ``targets[n, k]`` for image ``n``.
+    """
+
+    logits: torch.Tensor
+    targets: torch.Tensor
+    maps: torch.Tensor
+
+    @property
+    def probabilities(self) -> torch.Tensor:
+        return self.logits.softmax(dim=1)
+
+    @property
+    def gradients(self) -> torch.Tensor:
+        """``maps`` under the name ``saliency.Backprop`` has always used for them."""
+        return self.maps
+
+
+def fixed_targets(targets: torch.Tensor) -> TargetSelector:
+    """A selector that ignores the logits: for methods that run a base method on other inputs
+    (noisy copies, points on a path) but must explain the classes chosen on the real ones."""
+    return lambda logits: targets
+
+
+def gradients_of(chosen: torch.Tensor, wrt: torch.Tensor) -> torch.Tensor:
+    """Gradients (N, K, ...) of each column of ``chosen`` (N, K) with respect to ``wrt`` (N, ...).
+
+    Images in a batch are independent in eval mode, so one backward of a column's sum gives each
+    image its own gradient. The K columns share one forward graph and take one backward each. A
+    single vmapped backward (``is_grads_batched``) was measured too and was slower on the
+    default model (0.79 of K separate calls against 0.52 here), since functorch's batching rules
+    for depthwise convolution and batch norm backward fall back to loops and concatenation.
+    """
+    num_targets = chosen.shape[1]
+    columns = [
+        torch.autograd.grad(chosen[:, k].sum(), wrt, retain_graph=k < num_targets - 1)[0]
+        for k in range(num_targets)
+    ]
+    return torch.stack(columns, dim=1)
+
+
+def run_model(model: nn.Module, inputs: torch.Tensor) -> object:
+    """Call the model, turning a failure caused by the input into an error that says so."""
+    try:
+        return model(inputs)
+    except torch.OutOfMemoryError:
+        raise
+    except RuntimeError as error:
+        expected = first_conv_channels(model)
+        hint = (
+            f" The model's first convolution expects {expected} channels; the input has "
+            f"{inputs.shape[1]}."
+            if expected is not None and expected != inputs.shape[1]
+            else " Check that the input's size and channels are what the model was built for."
+        )
+        raise ValueError(
+            f"the model failed on an input of shape {tuple(inputs.shape)}: {error}.{hint}"
+        ) from error
+
+
+def chunks(total: int, size: int) -> list[range]:
+    """``range(total)`` cut into consecutive pieces of at most ``size``."""
+    return [range(start, min(start + size, total)) for start in range(0, total, size)]
+
+
+class AttributionMethod(ABC):
+    """Base class of the attribution methods: ``attribute(inputs, target)`` for all of them.
+
+    Args:
+        model: any ``nn.Module`` classifier. It is never moved, switched to eval for good, or
+            left with hooks; maps are computed on the device it lives on.
+        labels: class names, one per class, so that targets can be given by name. For a model
+            with 1000 outputs, ImageNet's names are used when this is omitted.
+        output_fn: picks the logits out of the model's output when it is not a tensor (a tuple,
+            a dict). An object with a ``.logits`` tensor is handled without it.
+
+    Subclasses set ``name`` (the registry's name), ``map_space`` ("input" when maps have the
+    input's shape, "layer" when they come from a layer and are upsampled to one channel), and
+    ``uses_rectifiers`` (True for guided methods, which need ReLU-like activations), and
+    implement :meth:`_explain`.
+    """
+
+    name: ClassVar[str]
+    map_space: ClassVar[str] = "input"
+    uses_rectifiers: ClassVar[bool] = False
+    call_options: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        labels: Sequence[str] | ClassIndex | None = None,
+        output_fn: OutputFn | None = None,
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model must be a torch.nn.Module; got {type(model).__qualname__}")
+        if output_fn is not None and not callable(output_fn):
+            raise TypeError(f"output_fn must be callable; got {type(output_fn).__qualname__}")
+        self.model = model
+        self.labels = (
+            labels if labels is None or isinstance(labels, ClassIndex) else ClassIndex(labels)
+        )
+        self.output_fn = output_fn
+
+    def attribute(
+        self, inputs: torch.Tensor, target: TargetClass = None, **call_options: Any
+    ) -> torch.Tensor:
+        """The maps of ``inputs`` for ``target``, detached, on the model's device.
+
+        Args:
+            inputs: one image (C, H, W) or a batch (N, C, H, W), normalised as the model
+                expects. It is not modified.
+            target: a class index or name, ``None`` for each image's top prediction, or a list:
+                one class per image of a batch, or for one image several classes, which share
+                the work where the method allows (one forward pass for gradients).
+            call_options: options of this call that only some methods take (SmoothGrad's
+                ``generator``).
+
+        Returns:
+            For input-space methods the input's shape: (C, H, W) for a single (C, H, W) image,
+            (N, C, H, W) for a batch, (K, C, H, W) for one image and K classes. Grad-CAM's maps
+            have one channel: (1, H, W), (N, 1, H, W), (K, 1, H, W).
+        """
+        maps = self.explain(inputs, target, **call_options).maps
+        if maps.shape[0] > 1:
+            return maps[:, 0]
+        if asks_for_several(target):
+            return maps[0]
+        return maps[0, 0] if inputs.ndim == 3 else maps[:, 0]
+
+    def explain(
+        self, inputs: torch.Tensor, target: TargetClass = None, *, top_k: int = 1, **call_options
+    ) -> Attribution:
+        """Logits, explained classes and maps (N, K, ...) in one :class:`Attribution`.
+
+        ``target=None`` explains each image's ``top_k`` best classes; otherwise the rules of
+        :meth:`attribute` apply.
+        """
+        unknown = sorted(set(call_options) - self.call_options)
+        if unknown:
+            accepted = ", ".join(sorted(self.call_options)) or "none"
+            raise TypeError(
+                f"{type(self).__name__}.attribute got unexpected option(s) {', '.join(unknown)}; "
+                f"it accepts: {accepted}"
+            )
+        batch = as_image_batch(inputs)
+        select = target_selector(target, len(batch), self.labels, top_k)
+        if torch.is_inference_mode_enabled():
+            raise RuntimeError(
+                "attribution maps need autograd, which torch.inference_mode() disables; call "
+                "this outside the inference_mode block (torch.no_grad() is fine)"
+            )
+        device = model_device(self.model, fallback=batch.device)
+        x = batch.detach().to(device).clone()
+        with torch.enable_grad(), evaluation_mode(self.model):
+            return self._explain(x, select, **call_options)
+
+    @abstractmethod
+    def _explain(self, x: torch.Tensor, select: TargetSelector, **call_options) -> Attribution:
+        """Explain ``x`` (N, C, H, W), a private copy on the model's device, in eval mode with
+        autograd on, for the classes ``select`` picks from the logits (N, classes)."""
+
+    # Helpers for subclasses --------------------------------------------------------------
+
+    def _logits(self, x: torch.Tensor, *, guided: bool = False) -> torch.Tensor:
+        """The model's logits (N, classes) for ``x``, attached to the graph.
+
+        With ``guided``, every rectifier of the forward pass gets the guided-backprop rule, and
+        a model without rectifiers is refused rather than silently given a vanilla gradient.
+        """
+        rectifiers = GuidedRectifiers() if guided else nullcontext()
+        with rectifiers:
+            output = run_model(self.model, x)
+        if guided and rectifiers.count == 0:
+            raise ValueError(
+                f"guided backpropagation needs rectifiers ({RECTIFIER_NAMES}) in the model's "
+                f"forward pass, and {type(self.model).__qualname__} has none; use vanilla "
+                "gradients instead (the method 'gradient', or guided=False)"
+            )
+        return logits_from(output, self.output_fn, batch_size=x.shape[0])
+
+    def _predict(
+        self, x: torch.Tensor, select: TargetSelector
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and chosen targets of ``x`` from one forward pass without a graph: for
+        methods that then explain other inputs (noisy copies, a path) for the same classes."""
+        with torch.no_grad():
+            logits = logits_from(
+                run_model(self.model, x), self.output_fn, batch_size=x.shape[0], graph=False
+            )
+        return logits, select(logits)
+
+
+def with_maps(result: Attribution, maps: torch.Tensor) -> Attribution:
+    """``result`` with other maps: for methods that transform a base method's maps."""
+    return replace(result, maps=maps)
