@@ -5,7 +5,9 @@ only draws the noise, runs the base on the noisy copies for the classes chosen o
 input, and averages. The noise's standard deviation is given as the paper gives it, a fraction
 of each image's value range (10 to 20 % works best there), not as an absolute number.
 Noise comes from a ``torch.Generator`` (seeded 0 unless one is passed), so the same call gives
-the same map and the global random state is never drawn from.
+the same map and the global random state is never drawn from. Each image of a batch draws its
+noise from a stream of its own, seeded in turn from that generator, so how the samples are cut
+into passes (``internal_batch_size``) never changes the map.
 """
 
 from __future__ import annotations
@@ -88,14 +90,18 @@ class SmoothGrad(AttributionMethod):
             raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
         logits, targets = self._predict(x, select)
         num_images = x.shape[0]
+        seeds = torch.randint(2**62, (num_images,), generator=generator, device=generator.device)
+        streams = [torch.Generator(generator.device).manual_seed(int(s)) for s in seeds]
         value_range = x.amax(dim=(1, 2, 3)) - x.amin(dim=(1, 2, 3))
         sigma = (self.noise * value_range).view(num_images, 1, 1, 1, 1)
         per_pass = max(1, self.internal_batch_size // num_images)
         total: torch.Tensor | None = None
         for piece in chunks(self.samples, per_pass):
             draws = len(piece)
-            shape = (num_images, draws, *x.shape[1:])
-            noise = torch.randn(shape, generator=generator, device=generator.device, dtype=x.dtype)
+            shape = (draws, *x.shape[1:])
+            noise = torch.stack(
+                [torch.randn(shape, generator=g, device=g.device, dtype=x.dtype) for g in streams]
+            )
             noisy = (x.unsqueeze(1) + sigma * noise.to(x.device)).flatten(0, 1)
             repeated = targets.repeat_interleave(draws, dim=0)
             maps = self.base._explain(noisy, fixed_targets(repeated)).maps
