@@ -10,7 +10,7 @@ an optimizer step, on the training thread), and every map is then computed on th
   asks for other classes: the mirror only changes inside ``update()``, under the widget's lock;
 - the cost of an update is one copy of the weights and one map, and updates are rate-limited.
 
-The timeline keeps what each update showed (step label, predictions, the map as 8-bit levels)
+The timeline keeps what each update showed (step label, predictions, the map's values)
 in a bounded deque, so scrubbing back through training costs no recomputation.
 """
 
@@ -103,10 +103,11 @@ class Snapshot:
 
     step: str
     target: int
-    guided: bool
+    method: str
+    options: dict[str, Any]
     take_max: bool
     predictions: list[dict[str, Any]]
-    levels: bytes
+    values: bytes  # the map reduced over channels, float32, as the widget's map_values
     shape: tuple[int, int]
 
 

@@ -1,23 +1,26 @@
 """What the widget sends to the browser: images and maps as raw bytes, ready for a canvas.
 
-Raw bytes rather than PNG because the browser can put them into ``ImageData`` without decoding,
-and because a map goes over as one byte per pixel (8-bit levels) that the browser colours
-through a 256-entry table; the colour and the blending with the image are decided there, so
-changing either costs no trip to Python.
+Raw bytes rather than PNG because the browser can put them into ``ImageData`` without decoding.
+A map goes over as one float32 a pixel, with its sign: the browser picks which sign to show,
+clips outliers at a percentile, turns the values into 8-bit levels and colours them through a
+256-entry table, so changing any of these, or the blending with the image, costs no trip to
+Python. The functions here compute the same levels in Python, bit for bit, as the reference the
+view is tested against and for figures.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from flashwidget.colormaps import quantize
-from flashwidget.saliency import max_abs_over_channels
 from flashwidget.utils import denormalize, standardize_and_clip
 
-PERCENTILE = 99.0
+SIGNS = ("absolute", "positive", "negative", "all")
+DEFAULT_CLIP = 99.5  # percentile of the map's magnitudes that becomes the top of the colour scale
 
 
 def _to_rgb_uint8(pixels: torch.Tensor) -> np.ndarray:
@@ -46,29 +49,75 @@ def image_rgba(
     return np.concatenate([rgb, alpha], axis=2).tobytes(), [height, width]
 
 
-def saliency_levels(gradients: torch.Tensor, take_max: bool) -> np.ndarray:
-    """Reduce (C, H, W) gradients to an (H, W) saliency map of 8-bit colormap levels.
+def channel_map(maps: torch.Tensor, take_max: bool) -> np.ndarray:
+    """Reduce a (C, H, W) map to one float32 value a pixel, the quantity the view colours.
 
-    ``take_max`` keeps the largest |gradient| over channels (Simonyan et al. 2013); otherwise
-    |gradient| is summed over channels (Captum's ``Saliency`` with ``visualize_image_attr``).
-    The map is divided by its own 99th percentile and clipped to [0, 1], so a handful of extreme
-    pixels cannot turn the rest of the map dark; maps whose 99th percentile is zero (almost all
-    zeros) are divided by their maximum instead. Levels follow matplotlib's rule
-    (:func:`flashwidget.colormaps.quantize`).
+    ``take_max`` keeps the largest magnitude over channels (Simonyan et al. 2013, FlashTorch's
+    "max gradients"), which is never negative; otherwise channels are summed with their signs
+    (Captum's ``visualize_image_attr``), so that positive and negative evidence can be told
+    apart in the browser. A one-channel map (Grad-CAM) is itself either way, up to the sign.
     """
-    magnitude = max_abs_over_channels(gradients)[0] if take_max else gradients.abs().sum(dim=0)
-    values = magnitude.detach().float().cpu().numpy()
+    reduced = maps.abs().amax(dim=0) if take_max else maps.sum(dim=0)
+    values = reduced.detach().float().cpu().numpy()
     if not np.isfinite(values).all():
         raise ValueError(
-            "the gradients contain NaN or infinite values: the model's output is not finite for "
+            "the map contains NaN or infinite values: the model's output is not finite for "
             "this image"
         )
-    scale = np.percentile(values, PERCENTILE)
+    return values
+
+
+def _signed(values: np.ndarray, sign: str) -> np.ndarray:
+    """The values the colour scale is built on, in float64 as the browser computes them."""
+    if sign not in SIGNS:
+        raise ValueError(f"sign must be one of {', '.join(SIGNS)}; got {sign!r}")
+    values = np.asarray(values, dtype=np.float64)
+    if sign == "absolute":
+        return np.abs(values)
+    if sign == "positive":
+        return np.maximum(values, 0.0)
+    if sign == "negative":
+        return np.maximum(-values, 0.0)
+    return values
+
+
+def clip_scale(maps: Sequence[np.ndarray], sign: str, percentile: float) -> float:
+    """The value that becomes the top of the colour scale, shared by all of ``maps``.
+
+    It is the ``percentile`` of the magnitudes by the nearest-rank rule (the smallest value
+    with at least that share of the values at or below it), so a handful of extreme pixels
+    cannot turn the rest of the map dark. Nearest rank rather than numpy's interpolation
+    because the browser computes the same number, and the two must agree to the last bit for
+    the pixels to be exactly the ones Python would draw. A map whose percentile is zero (almost
+    all zeros) is scaled by its maximum instead; an all-zero map by 1.
+    """
+    magnitudes = np.sort(np.concatenate([np.abs(_signed(m, sign)).ravel() for m in maps]))
+    rank = math.ceil(percentile / 100 * len(magnitudes))
+    scale = float(magnitudes[max(rank, 1) - 1])
     if scale <= 0:
-        scale = values.max()
-    if scale <= 0:
-        return np.zeros(values.shape, dtype=np.uint8)
-    return quantize(np.minimum(values / scale, 1.0))
+        scale = float(magnitudes[-1])
+    return scale if scale > 0 else 1.0
+
+
+def map_levels(values: np.ndarray, sign: str, scale: float) -> np.ndarray:
+    """8-bit colormap levels of ``values`` (H, W) for ``sign``, with ``scale`` at the top.
+
+    "absolute", "positive" and "negative" put 0 at level 0 and ``scale`` (or more) at 255;
+    "all" is for a diverging colormap, with 0 in the middle (level 128) and -``scale`` and
+    ``scale`` at the ends. Levels follow matplotlib's rule (:func:`quantize`). ``js/logic.js``
+    does the same in the browser.
+    """
+    shown = _signed(values, sign) / scale
+    if sign == "all":
+        return quantize((np.clip(shown, -1.0, 1.0) + 1.0) / 2.0)
+    return quantize(np.minimum(shown, 1.0))
+
+
+def saliency_levels(
+    values: np.ndarray, sign: str = "absolute", percentile: float = DEFAULT_CLIP
+) -> np.ndarray:
+    """Levels of one map on its own scale: what the view shows for it."""
+    return map_levels(values, sign, clip_scale([values], sign, percentile))
 
 
 def gradient_rgb(gradients: torch.Tensor) -> bytes:

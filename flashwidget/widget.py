@@ -1,22 +1,19 @@
 """``SaliencyWidget``: explore what a classifier looks at, in any notebook that runs anywidget.
 
-Division of labour, which is what keeps it fast: Python computes gradients and sends each map
-once, as one byte per pixel, and the image once per image; the browser colours and blends them.
-Moving the alpha slider therefore never leaves the browser, a colormap change sends a 1 KiB
-lookup table, and the four-panel view only needs an RGB rendering of gradients already held.
+Division of labour, which is what keeps it fast: Python computes maps and sends each one once,
+as one float32 a pixel with its sign, and the image once per image; the browser picks the sign
+to show, clips outliers, colours and blends. Moving the alpha slider, choosing a sign or a clip
+percentile therefore never leaves the browser, and a colormap change sends a 1 KiB lookup table.
+
+This class holds traits and the public API. What the maps are computed from (the input, the
+methods, the cache and prefetch, the weights fingerprint, the training mirror) lives in
+:class:`flashwidget.explorer.Explorer`, a plain object.
 
 Maps are computed synchronously, on the thread that delivers the widget's messages (the kernel's
 main thread), one request at a time and in arrival order, so the map shown is always the one
-for the latest request and no request counter is needed. A worker thread was not used because it
-would run the user's model concurrently with the user's own cells: the engine switches modules
-to eval mode for its forward pass, which would leak into a training step running at that moment.
-
-Cache: the full (C, H, W) gradients of the current image, in a least-recently-used store keyed by
-(class, guided); ``take_max`` is derived from them, so toggling it never recomputes. A new image,
-``refresh()`` or a change of the model's weights (see :func:`weights_fingerprint`) empties it.
-Prefetch: right after a map that needed the engine, the top-k classes (top_k=5 by default) that
-are not cached yet for the same guided setting are computed in one more engine call, which
-shares a single forward pass between them; switching among the predictions then hits the cache.
+for the latest request. A worker thread was not used because it would run the user's model
+concurrently with the user's own cells: the engine switches modules to eval mode for its forward
+pass, which would leak into a training step running at that moment.
 
 Training: ``update()``, called from a training loop (on its thread), copies the weights into a
 private mirror of the model and computes the current map there; from then on every map comes
@@ -30,7 +27,6 @@ from __future__ import annotations
 import pathlib
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -41,60 +37,59 @@ import torchvision
 import traitlets
 from torch import nn
 
-from flashwidget import models
+from flashwidget import methods, models
 from flashwidget.checks import require_positive_int
 from flashwidget.colormaps import colormap_lut, colormap_names
+from flashwidget.explorer import OPTION_SPECS, Explorer, Shown, check_options
 from flashwidget.inputs import as_image_batch
-from flashwidget.live import RateLimit, Snapshot, Timeline, WeightsMirror, model_tensors
+from flashwidget.live import RateLimit, Snapshot, Timeline
 from flashwidget.model_output import OutputFn
-from flashwidget.pixels import gradient_rgb, image_rgba, saliency_levels
-from flashwidget.saliency import Backprop
+from flashwidget.pixels import DEFAULT_CLIP, SIGNS, channel_map, gradient_rgb, image_rgba
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, load_image
 
 STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("overlay", "panels")
+COMPARE = ("off", "method", "class")
+METHOD_LABELS = {
+    "gradient": "Gradient",
+    "guided_backprop": "Guided backprop",
+    "input_x_gradient": "Input x gradient",
+    "smoothgrad": "SmoothGrad",
+    "integrated_gradients": "Integrated Gradients",
+    "gradcam": "Grad-CAM",
+    "guided_gradcam": "Guided Grad-CAM",
+}
+# Methods known to fail the model-randomisation sanity check (Adebayo et al. 2018).
+SANITY_NOTES = {
+    "guided_backprop": "fails the randomisation sanity check: its map barely depends on the "
+    "classifier (Adebayo et al. 2018)",
+    "guided_gradcam": "its guided-backprop factor fails the randomisation sanity check "
+    "(Adebayo et al. 2018)",
+}
 # What the browser may change; everything else is computed in Python and only shown there.
 FRONT_END_WRITABLE = frozenset(
-    {"target", "guided", "take_max", "alpha", "colormap", "view", "step_index"}
+    {
+        "target",
+        "method",
+        "method_options",
+        "take_max",
+        "sign",
+        "clip_percentile",
+        "alpha",
+        "colormap",
+        "view",
+        "step_index",
+        "compare",
+        "compare_method",
+        "compare_target",
+    }
 )
+# Changes that ask for another map; the others only change its look, in the browser.
+REQUESTS = ("target", "method", "method_options", "take_max")
+COMPARE_REQUESTS = ("compare", "compare_method", "compare_target")
 LATEST = -1  # step_index of the newest map, which updates replace as training goes on
 REFUSED = "Refused a change from the browser: "
-
-
-class _LRU:
-    """At most ``size`` gradients, the least recently used dropped first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[tuple[int, bool], torch.Tensor] = OrderedDict()
-
-    def __contains__(self, key: tuple[int, bool]) -> bool:
-        return key in self._entries
-
-    def get(self, key: tuple[int, bool]) -> torch.Tensor | None:
-        if key in self._entries:
-            self._entries.move_to_end(key)
-        return self._entries.get(key)
-
-    def put(self, key: tuple[int, bool], value: torch.Tensor) -> None:
-        self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
-
-
-def weights_fingerprint(model: nn.Module) -> tuple[tuple[int, int, int], ...]:
-    """A cheap value that changes whenever the model's weights do (about 1 ms for 300 tensors).
-
-    Every in-place write to a tensor (an optimizer step, ``load_state_dict``, batch norm's
-    running statistics) bumps its autograd version counter; replacing a tensor or moving the
-    model to another device changes its identity and data pointer. Writes through ``.data``
-    bypass the version counter and go unseen: call ``refresh()`` after those.
-    """
-    return tuple((id(t), t.data_ptr(), t._version) for t in model_tensors(model))
+DIVERGING = "RdBu_r"  # the colormap of signed maps: negative blue, zero white, positive red
 
 
 def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
@@ -108,18 +103,27 @@ def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | 
     return None
 
 
-def _method(guided: bool, take_max: bool) -> str:
+def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> str:
     """How a map was made, in the words of the status line."""
-    method = "guided backprop" if guided else "gradients"
-    return f"{method}, {'max' if take_max else 'sum of'} |gradient| over channels"
+    described = METHOD_LABELS.get(method, method)
+    if options:
+        described += " (" + ", ".join(f"{k}={v}" for k, v in sorted(options.items())) + ")"
+    if methods.method_class(method).map_space == "input":
+        described += ", max |value| over channels" if take_max else ", sum over channels"
+    return described
 
 
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _float_bytes(values: Any) -> bytes:
+    return values.astype("<f4").tobytes()
+
+
 class SaliencyWidget(anywidget.AnyWidget):
-    """Interactive saliency maps of an image classifier: pick a class, see what drives it.
+    """Interactive attribution maps of an image classifier: pick a class and a method, see what
+    drives the prediction, and compare.
 
     Args:
         model: an ``nn.Module`` classifier; ``None`` for the embedded EfficientNet-Lite0, whose
@@ -139,28 +143,58 @@ class SaliencyWidget(anywidget.AnyWidget):
         mean, std: the normalisation to undo when showing a tensor; found in the transform
             when it has them (torchvision presets, ``Compose`` with ``Normalize``), otherwise
             ImageNet's.
-        cache_size: how many maps (full gradients) to keep for the current image.
+        cache_size: how many maps to keep for the current image.
         history: how many snapshots ``update()`` keeps for the step slider (oldest dropped).
         update_interval: the least time in seconds between two ``update()`` computations;
             calls in between return at once.
-        **kwargs: initial values of the other traits (guided, take_max, alpha, colormap, view).
+        **kwargs: initial values of the other traits (method, method_options, take_max, sign,
+            clip_percentile, alpha, colormap, view, compare, compare_method).
     """
 
     _esm = STATIC / "widget.js"
     _css = STATIC / "widget.css"
 
-    # Set from the browser or from Python.
+    # Set from the browser or from Python: what to compute.
     target = traitlets.Int(0, help="index of the class explained").tag(sync=True)
-    guided = traitlets.Bool(False, help="guided backpropagation").tag(sync=True)
+    method = traitlets.Unicode("gradient", help="an attribution method's registry name").tag(
+        sync=True
+    )
+    method_options = traitlets.Dict(
+        help="the method's options (steps, samples, noise, layer); {} for its defaults"
+    ).tag(sync=True)
     take_max = traitlets.Bool(
-        True, help="max |gradient| over channels; False: sum of |gradient| over channels"
+        True, help="max |value| over channels; False: the sum over channels, with its sign"
+    ).tag(sync=True)
+    step_index = traitlets.Int(
+        LATEST, help="which snapshot of training to show: an index into steps, or -1 for the newest"
+    ).tag(sync=True)
+    compare = traitlets.Enum(
+        COMPARE,
+        default_value="off",
+        help="a second map beside the first: another method for "
+        "the same class, or another class with the same method",
+    ).tag(sync=True)
+    compare_method = traitlets.Unicode("gradcam", help="the second method, with its defaults").tag(
+        sync=True
+    )
+    compare_target = traitlets.Int(0, help="the second class").tag(sync=True)
+    # Set from the browser or from Python: only the look, applied in the browser.
+    sign = traitlets.Enum(
+        SIGNS,
+        default_value="absolute",
+        help="which sign of the map to show; 'all' shows both "
+        "on a diverging colormap centred at zero",
+    ).tag(sync=True)
+    clip_percentile = traitlets.Float(
+        DEFAULT_CLIP,
+        min=50.0,
+        max=100.0,
+        help="the percentile of the map's magnitudes at the "
+        "top of the colour scale; larger values are clipped",
     ).tag(sync=True)
     alpha = traitlets.Float(0.5, min=0.0, max=1.0, help="opacity of the map").tag(sync=True)
     colormap = traitlets.Unicode("viridis", help="a matplotlib colormap name").tag(sync=True)
     view = traitlets.Enum(VIEWS, default_value="overlay").tag(sync=True)
-    step_index = traitlets.Int(
-        LATEST, help="which snapshot of training to show: an index into steps, or -1 for the newest"
-    ).tag(sync=True)
 
     # Set by Python only (read-only to users; refused when the browser sends them).
     predictions = traitlets.List(
@@ -169,6 +203,16 @@ class SaliencyWidget(anywidget.AnyWidget):
     labels = traitlets.List(traitlets.Unicode(), read_only=True, help="every class name").tag(
         sync=True
     )
+    method_specs = traitlets.List(
+        traitlets.Dict(),
+        read_only=True,
+        help="the methods offered: {name, label, options, unavailable, note}",
+    ).tag(sync=True)
+    layers = traitlets.List(
+        traitlets.List(),
+        read_only=True,
+        help="layers Grad-CAM can read: [name, 'CxHxW'], input to output",
+    ).tag(sync=True)
     colormap_names = traitlets.List(traitlets.Unicode(), read_only=True).tag(sync=True)
     status = traitlets.Unicode("", read_only=True, help="what is shown, or what went wrong").tag(
         sync=True
@@ -176,22 +220,34 @@ class SaliencyWidget(anywidget.AnyWidget):
     error = traitlets.Unicode("", read_only=True, help="the last failure; empty if none").tag(
         sync=True
     )
+    progress = traitlets.Float(
+        -1.0, read_only=True, help="fraction done of a map being computed; -1 when idle"
+    ).tag(sync=True)
     image_bytes = traitlets.Bytes(
         b"", read_only=True, help="the model's input, denormalised: H*W*4 RGBA bytes"
     ).tag(sync=True)
     image_shape = traitlets.List(traitlets.Int(), read_only=True, help="[H, W]").tag(sync=True)
-    map_bytes = traitlets.Bytes(
+    map_values = traitlets.Bytes(
         b"",
         read_only=True,
-        help="H*W colormap levels: |gradient| reduced over channels, divided by its 99th "
-        "percentile, clipped to [0, 1], quantised as matplotlib does (pixels.saliency_levels)",
+        help="H*W little-endian float32: the map reduced over channels, with its sign "
+        "(pixels.channel_map)",
     ).tag(sync=True)
     map_shape = traitlets.List(traitlets.Int(), read_only=True, help="[H, W]").tag(sync=True)
+    compare_values = traitlets.Bytes(
+        b"", read_only=True, help="the second map in compare mode, as map_values"
+    ).tag(sync=True)
+    compare_caption = traitlets.Unicode("", read_only=True, help="what the second map shows").tag(
+        sync=True
+    )
     gradient_rgb_bytes = traitlets.Bytes(
-        b"", read_only=True, help="panels view only: standardised gradients, H*W*3 RGB bytes"
+        b"", read_only=True, help="panels view only: standardised map, H*W*3 RGB bytes"
     ).tag(sync=True)
     lut_bytes = traitlets.Bytes(
         b"", read_only=True, help="the colormap: 256 RGBA colours, one per level"
+    ).tag(sync=True)
+    diverging_lut_bytes = traitlets.Bytes(
+        b"", read_only=True, help=f"the colormap of sign 'all' ({DIVERGING}), as lut_bytes"
     ).tag(sync=True)
     steps = traitlets.List(
         traitlets.Unicode(), read_only=True, help="labels of the snapshots kept by update()"
@@ -232,6 +288,8 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._views: int | None = None  # views open in front ends; None until one is shown
         self._timeline = Timeline(history)
         self._rate = RateLimit(update_interval)
+        self._options_by_method: dict[str, dict[str, Any]] = {}
+        self._explorer: Explorer | None = None
         super().__init__(**kwargs)
 
         if isinstance(transform, torchvision.models.WeightsEnum):
@@ -245,22 +303,16 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._mean = found[0] if mean is None else mean
         self._std = found[1] if std is None else std
         self._transform = transform
-        self._model = model
-        self._backprop = Backprop(model, labels=labels, output_fn=output_fn)
-        self._output_fn = output_fn
-        self._mirror = WeightsMirror(model)
-        self._following = False  # True once update() has been called: maps use the mirror
-        self._top_k = top_k
-        self._cache = _LRU(cache_size)
-        self._fingerprint: tuple | None = None
-        self._top_classes: list[int] = []
-        self._input: torch.Tensor | None = None
+        self._explorer = Explorer(
+            model, labels=labels, output_fn=output_fn, top_k=top_k, cache_size=cache_size
+        )
         self._first_target: int | str | None = None
         self._fresh_image = False
         if labels is not None:
             self._set_labels(list(labels))
         self.set_trait("colormap_names", colormap_names())
         self.set_trait("lut_bytes", colormap_lut(self.colormap).tobytes())
+        self.set_trait("diverging_lut_bytes", colormap_lut(DIVERGING).tobytes())
         self._active = True
         self.on_msg(self._on_front_end_message)
         self.set_image(models.sample_image() if image is None else image, target=target)
@@ -268,11 +320,17 @@ class SaliencyWidget(anywidget.AnyWidget):
     # Public API ---------------------------------------------------------------------------
 
     @property
-    def gradients(self) -> torch.Tensor:
-        """The current map's gradients (C, H, W): a detached copy, on the model's device."""
+    def attributions(self) -> torch.Tensor:
+        """The current map: (C, H, W), or (1, H, W) for Grad-CAM; a detached copy, on the
+        model's device."""
         if self._current is None:
             raise RuntimeError(f"no map is shown: {self.error or 'none has been computed yet'}")
         return self._current.clone()
+
+    @property
+    def gradients(self) -> torch.Tensor:
+        """The current map, under the name it had when the widget showed gradients only."""
+        return self.attributions
 
     def set_image(self, image: Any, target: int | str | None = None) -> None:
         """Show and explain a new image (anything the constructor accepts as ``image``).
@@ -288,8 +346,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             self._show_error(f"could not use this image: {_describe(error)}")
             raise
         with self._lock:
-            self._input = batch
-            self._forget_maps()
+            self._explorer.set_input(batch)
             self._timeline.clear()
             self.set_trait("steps", [])
             self._first_target, self._fresh_image = target, True
@@ -297,6 +354,7 @@ class SaliencyWidget(anywidget.AnyWidget):
                 self.set_trait("image_bytes", pixels)
                 self.set_trait("image_shape", shape)
                 self.set_trait("step_index", LATEST)
+                self._offer_methods()
                 shown = self._explain()
             if shown:
                 self._prefetch()
@@ -304,15 +362,15 @@ class SaliencyWidget(anywidget.AnyWidget):
     def refresh(self) -> None:
         """Forget every cached map and recompute the current one with the model as it is now.
 
-        Weight changes are noticed on their own (see :func:`weights_fingerprint`); call this
-        after changes that cannot be, such as writes through ``parameter.data``. Once
-        ``update()`` has been used, this is ``update(force=True)``: call it when no other thread
-        is changing the weights.
+        Weight changes are noticed on their own (see
+        :func:`flashwidget.explorer.weights_fingerprint`); call this after changes that cannot
+        be, such as writes through ``parameter.data``. Once ``update()`` has been used, this is
+        ``update(force=True)``: call it when no other thread is changing the weights.
         """
-        if self._following:
+        if self._explorer.following:
             self.update(force=True)
             return
-        self._fingerprint = None
+        self._explorer.reset_fingerprint()
         self._update()
 
     def update(self, step: Any = None, *, force: bool = False) -> bool:
@@ -320,7 +378,7 @@ class SaliencyWidget(anywidget.AnyWidget):
 
         Call it from a training loop, after an optimizer step or an epoch, on the thread that
         trains. It copies the weights into a private mirror of the model and computes only what
-        is shown (the selected class, guided or not); the other classes are computed from the
+        is shown (the selected class and method); the other classes are computed from the
         same mirror when the view asks for them. The model being trained is only read: its
         mode, ``requires_grad`` flags, ``.grad``, buffers and the random number generators are
         left as they were, so training is bit-identical with or without the widget.
@@ -340,37 +398,49 @@ class SaliencyWidget(anywidget.AnyWidget):
             return False
         try:
             self._rate.mark()
-            self._follow_mirror()
+            self._explorer.follow_training()
             label = str(len(self._timeline) if step is None else step)
             return self._explain(record_step=label)
         finally:
             self._lock.release()
 
-    def _follow_mirror(self) -> None:
-        """Copy the live weights into the mirror and compute on it from now on."""
-        mirror = self._mirror.refresh()
-        if not self._following or self._backprop.model is not mirror:
-            labels = list(self.labels) or None
-            self._backprop = Backprop(mirror, labels=labels, output_fn=self._output_fn)
-        self._following = True
-        self._forget_maps()
-
     # Requests from the traits -------------------------------------------------------------
 
-    @traitlets.validate("target")
+    @traitlets.validate("target", "compare_target")
     def _check_target(self, proposal: dict) -> int:
-        value = proposal["value"]
+        value, name = proposal["value"], proposal["trait"].name
         if isinstance(value, bool):
-            raise traitlets.TraitError(f"target must be a class index (int), not {value!r}")
+            raise traitlets.TraitError(f"{name} must be a class index (int), not {value!r}")
         limit = self._num_classes
         if value < 0 or (limit is not None and value >= limit):
-            bounds = f"0 <= target < {limit}" if limit is not None else "target >= 0"
+            bounds = f"0 <= {name} < {limit}" if limit is not None else f"{name} >= 0"
             raise traitlets.TraitError(
-                f"target {value} is out of range: the model has "
+                f"{name} {value} is out of range: the model has "
                 f"{limit if limit is not None else 'an unknown number of'} classes, so expected "
                 f"{bounds}"
             )
         return value
+
+    @traitlets.validate("method", "compare_method")
+    def _check_method(self, proposal: dict) -> str:
+        value = proposal["value"]
+        try:
+            methods.method_class(value)
+        except KeyError as error:
+            raise traitlets.TraitError(error.args[0]) from None
+        unavailable = self._explorer.unavailable_methods() if self._explorer else {}
+        if value in unavailable:
+            raise traitlets.TraitError(
+                f"{value} is not available for this model: it {unavailable[value]}"
+            )
+        return value
+
+    @traitlets.validate("method_options")
+    def _check_method_options(self, proposal: dict) -> dict:
+        try:
+            return check_options(self.method, proposal["value"])
+        except (TypeError, ValueError, KeyError) as error:
+            raise traitlets.TraitError(str(error)) from None
 
     @traitlets.validate("colormap")
     def _check_colormap(self, proposal: dict) -> str:
@@ -390,7 +460,18 @@ class SaliencyWidget(anywidget.AnyWidget):
             )
         return value
 
-    @traitlets.observe("target", "guided", "take_max")
+    @traitlets.observe("method")
+    def _on_method(self, change: dict) -> None:
+        """Each method keeps the options last chosen for it; options that the new method does
+        not take are never carried over."""
+        self._options_by_method[change["old"]] = dict(self.method_options)
+        try:
+            check_options(change["new"], self.method_options)
+        except (TypeError, ValueError):
+            with self._requests_paused():
+                self.method_options = self._options_by_method.get(change["new"], {})
+
+    @traitlets.observe(*REQUESTS, *COMPARE_REQUESTS)
     def _on_request(self, change: dict) -> None:
         if change["name"] == "target":
             self._fresh_image = False  # the user picked a class: explain that one
@@ -468,40 +549,78 @@ class SaliencyWidget(anywidget.AnyWidget):
         """
         started = time.perf_counter()
         try:
-            self._forget_if_weights_changed()
-            gradients = self._cache.get((self.target, self.guided))
-            cached = gradients is not None
-            if not cached:
-                if self.step_index == LATEST:  # a snapshot on show keeps its status line
-                    self._say("Computing the map...")
-                gradients = self._compute()
-            self._current = gradients
+            shown = self._show_main()
+            compared = self._show_compared()
+            self._current = shown.map
             with self.hold_sync():
                 if record_step is not None:
                     self._record(record_step)
                 if self.step_index == LATEST:
-                    self._publish(started, cached)
+                    self._publish(started, shown, compared)
                 else:
                     self._show_snapshot(self.step_index)
         except Exception as error:  # the user's model may raise anything; keep the widget alive
             self._current = None
             self._show_error(_describe(error))
             return False
+        finally:
+            self.set_trait("progress", -1.0)
         return True
+
+    def _compute(self, target: int | str | None, method: str, options: dict) -> Shown:
+        """One map from the explorer, saying so in the status while the model runs."""
+        if (
+            not isinstance(target, int) or self._explorer.cached(target, method, options) is None
+        ) and self.step_index == LATEST:  # a snapshot on show keeps its status line
+            self._say(f"Computing the map ({METHOD_LABELS.get(method, method)})...")
+        shown = self._explorer.show(target, method, options, progress=self._progress)
+        if shown.logits is not None:
+            self._note_predictions(shown.logits)
+        return shown
+
+    def _show_main(self) -> Shown:
+        requested = self._first_target if self._fresh_image else self.target
+        shown = self._compute(requested, self.method, self.method_options)
+        if self._fresh_image:
+            self._fresh_image = False
+            with self._requests_paused():
+                self.target = shown.target
+                others = [c for c in self._explorer.top_classes if c != shown.target]
+                if others:
+                    self.compare_target = others[0]
+        return shown
+
+    def _show_compared(self) -> Shown | None:
+        if self.compare == "off":
+            return None
+        if self.compare == "method":
+            return self._compute(self.target, self.compare_method, {})
+        return self._compute(self.compare_target, self.method, self.method_options)
+
+    def _progress(self, fraction: float) -> None:
+        self.set_trait("progress", fraction)
+
+    def _prefetch(self) -> None:
+        """Compute the top-k classes' maps not cached yet for the current method."""
+        try:
+            self._explorer.prefetch(self.method, self.method_options)
+        except Exception as error:
+            self._say(f"{self.status} (prefetching failed: {_describe(error)})")
 
     def _record(self, step: str) -> None:
         """Keep the current map as a snapshot; an index shown in the view keeps its snapshot."""
-        levels = saliency_levels(self._current, self.take_max)
+        values = channel_map(self._current, self.take_max)
         dropping = len(self._timeline) == self._timeline.size and self.step_index != LATEST
         self._timeline.add(
             Snapshot(
                 step=step,
                 target=self.target,
-                guided=self.guided,
+                method=self.method,
+                options=dict(self.method_options),
                 take_max=self.take_max,
                 predictions=list(self.predictions),
-                levels=levels.tobytes(),
-                shape=(levels.shape[0], levels.shape[1]),
+                values=_float_bytes(values),
+                shape=(values.shape[0], values.shape[1]),
             )
         )
         self.set_trait("steps", self._timeline.steps())
@@ -513,55 +632,17 @@ class SaliencyWidget(anywidget.AnyWidget):
         """Draw a kept snapshot: its map and what it explained, without computing anything."""
         snapshot = self._timeline[index]
         label = self.labels[snapshot.target] if snapshot.target < len(self.labels) else ""
+        method = _describe_method(snapshot.method, snapshot.options, snapshot.take_max)
         with self.hold_sync():
-            self.set_trait("map_bytes", snapshot.levels)
+            self.set_trait("map_values", snapshot.values)
             self.set_trait("map_shape", list(snapshot.shape))
-            self.set_trait("gradient_rgb_bytes", b"")  # snapshots keep the map only
+            self.set_trait("compare_values", b"")  # snapshots keep the main map only
+            self.set_trait("gradient_rgb_bytes", b"")
             self.set_trait("error", "")
             self._say(
                 f"step {snapshot.step} ({index + 1} of {len(self._timeline)}): {label} (class "
-                f"{snapshot.target}), {_method(snapshot.guided, snapshot.take_max)}"
+                f"{snapshot.target}), {method}"
             )
-
-    def _compute(self) -> torch.Tensor:
-        """One engine call for the requested class: its map, and the predictions with it."""
-        requested = self._first_target if self._fresh_image else self.target
-        result = self._backprop.attribute(self._input, requested, guided=self.guided)
-        self._note_predictions(result.logits[0])
-        index = int(result.targets[0, 0])
-        self._cache.put((index, self.guided), result.gradients[0, 0])
-        if self._fresh_image:
-            self._fresh_image = False
-            with self._requests_paused():
-                self.target = index
-        return result.gradients[0, 0]
-
-    def _prefetch(self) -> None:
-        """Compute the top-k classes' maps not cached yet, in one call (one forward pass)."""
-        missing = [c for c in self._top_classes if (c, self.guided) not in self._cache]
-        if not missing:
-            return
-        try:
-            result = self._backprop.attribute(self._input, missing, guided=self.guided)
-        except Exception as error:
-            self._say(f"{self.status} (prefetching failed: {_describe(error)})")
-            return
-        for k, index in enumerate(missing):
-            self._cache.put((index, self.guided), result.gradients[0, k])
-
-    def _forget_if_weights_changed(self) -> None:
-        if self._following:  # the mirror changes only in update(), which empties the cache
-            return
-        fingerprint = weights_fingerprint(self._model)
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
-            self._forget_maps()
-
-    def _forget_maps(self) -> None:
-        """Drop every cached map and the top-k to prefetch: they belong to other weights or
-        another image."""
-        self._cache.clear()
-        self._top_classes = []
 
     def _note_predictions(self, logits: torch.Tensor) -> None:
         """Record the number of classes, the labels if still unknown, and the top-k."""
@@ -573,11 +654,10 @@ class SaliencyWidget(anywidget.AnyWidget):
                 else [f"class {i}" for i in range(len(logits))]
             )
             self._set_labels(names)
-        top = logits.softmax(dim=0).topk(min(self._top_k, len(logits)))
-        self._top_classes = [int(i) for i in top.indices]
+        probabilities = logits.softmax(dim=0)
         predictions = [
-            {"index": int(i), "label": self.labels[int(i)], "probability": float(p)}
-            for p, i in zip(top.values, top.indices, strict=True)
+            {"index": i, "label": self.labels[i], "probability": float(probabilities[i])}
+            for i in self._explorer.top_classes
         ]
         self.set_trait("predictions", predictions)
 
@@ -585,31 +665,74 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._num_classes = len(names)
         self.set_trait("labels", names)
 
-    def _publish(self, started: float, cached: bool) -> None:
-        levels = saliency_levels(self._current, self.take_max)
+    def _offer_methods(self) -> None:
+        """Tell the view which methods this model can run on this image, and Grad-CAM's
+        layers; a method it cannot run is offered greyed out with the reason."""
+        try:
+            unavailable = self._explorer.unavailable_methods()
+            layers = self._explorer.spatial_layers()
+        except Exception:  # the model fails on this input: the map's error will say how
+            unavailable, layers = {}, []
+        specs = [
+            {
+                "name": name,
+                "label": METHOD_LABELS.get(name, name),
+                "options": [
+                    {"name": option, **spec} for option, spec in OPTION_SPECS.get(name, {}).items()
+                ],
+                "unavailable": unavailable.get(name, ""),
+                "note": SANITY_NOTES.get(name, ""),
+            }
+            for name in methods.available()
+        ]
+        self.set_trait("method_specs", specs)
+        self.set_trait("layers", [[name, "x".join(map(str, shape))] for name, shape in layers])
+
+    def _publish(self, started: float, shown: Shown, compared: Shown | None) -> None:
+        values = channel_map(shown.map, self.take_max)
         label = self.labels[self.target] if self.target < len(self.labels) else ""
-        step = f"step {self._timeline[-1].step}: " if self._following and self._timeline else ""
+        explorer = self._explorer
+        step = f"step {self._timeline[-1].step}: " if explorer.following and self._timeline else ""
         with self.hold_sync():
-            self.set_trait("map_bytes", levels.tobytes())
-            self.set_trait("map_shape", list(levels.shape))
+            self.set_trait("map_values", _float_bytes(values))
+            self.set_trait("map_shape", list(values.shape))
+            self._publish_compared(compared)
             self._send_gradient_rgb()
             self.set_trait("compute_ms", (time.perf_counter() - started) * 1000)
             self.set_trait("error", "")
+            cached = shown.cached and (compared is None or compared.cached)
             self._say(
-                f"{step}{label} (class {self.target}): {_method(self.guided, self.take_max)}"
+                f"{step}{label} (class {self.target}): "
+                f"{_describe_method(self.method, self.method_options, self.take_max)}"
                 + (", from cache" if cached else "")
             )
 
+    def _publish_compared(self, compared: Shown | None) -> None:
+        if compared is None:
+            self.set_trait("compare_values", b"")
+            self.set_trait("compare_caption", "")
+            return
+        if self.compare == "method":
+            caption = METHOD_LABELS.get(self.compare_method, self.compare_method)
+        else:
+            label = self.labels[compared.target] if compared.target < len(self.labels) else ""
+            caption = f"{label} (class {compared.target})"
+        self.set_trait("compare_values", _float_bytes(channel_map(compared.map, self.take_max)))
+        self.set_trait("compare_caption", caption)
+
     def _send_gradient_rgb(self) -> None:
-        """Only the panels view shows the RGB gradients, so only then are they sent."""
-        showing = self.view == "panels" and self._current is not None
+        """Only the panels view shows the RGB map, so only then is it sent."""
+        showing = (
+            self.view == "panels" and self._current is not None and self._current.shape[0] == 3
+        )
         self.set_trait("gradient_rgb_bytes", gradient_rgb(self._current) if showing else b"")
 
     def _show_error(self, message: str) -> None:
         with self.hold_sync():
             if self._current is None:
-                self.set_trait("map_bytes", b"")
+                self.set_trait("map_values", b"")
                 self.set_trait("map_shape", [])
+                self.set_trait("compare_values", b"")
                 self.set_trait("gradient_rgb_bytes", b"")
             self.set_trait("error", message)
             self._say(f"Error: {message}")

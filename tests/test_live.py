@@ -13,7 +13,8 @@ import torch
 from torch import nn
 
 from flashwidget.live import TrainingCallback, WeightsMirror
-from flashwidget.pixels import saliency_levels
+from flashwidget.methods import AttributionMethod
+from flashwidget.pixels import channel_map
 from flashwidget.saliency import Backprop
 from flashwidget.widget import LATEST, REFUSED, SaliencyWidget
 
@@ -146,12 +147,15 @@ def test_update_shows_the_map_of_the_weights_at_that_moment() -> None:
     torch.testing.assert_close(widget.gradients, expected)
     assert not torch.allclose(widget.gradients, before)
     assert widget.status.startswith("step 1: ")
-    assert widget.map_bytes == saliency_levels(expected, widget.take_max).tobytes()
+    assert widget.map_values == channel_map(expected, widget.take_max).astype("<f4").tobytes()
 
 
 def test_updates_are_rate_limited_unless_forced() -> None:
     widget = make_widget(Net().eval(), update_interval=60)
-    with mock.patch.object(Backprop, "attribute", wraps=widget._backprop.attribute) as engine:
+    original = AttributionMethod.explain
+    with mock.patch.object(
+        AttributionMethod, "explain", autospec=True, side_effect=original
+    ) as engine:
         assert widget.update(step="a") is True
         assert widget.update(step="b") is False
         assert widget.update(step="c", force=True) is True
@@ -183,13 +187,13 @@ def test_updates_stop_once_every_view_is_closed() -> None:
 def test_an_update_computes_only_what_is_shown() -> None:
     widget = make_widget(Net().eval(), update_interval=0)
     calls = []
-    original = Backprop.attribute
+    original = AttributionMethod.explain
 
-    def counted(self, input_, target_class=None, **options):
-        calls.append(target_class)
-        return original(self, input_, target_class, **options)
+    def counted(self, inputs, target=None, **options):
+        calls.append(target)
+        return original(self, inputs, target, **options)
 
-    with mock.patch.object(Backprop, "attribute", counted):
+    with mock.patch.object(AttributionMethod, "explain", counted):
         widget.update(step=0)
     assert calls == [widget.target]  # one class, no prefetch of the others
 
@@ -203,14 +207,14 @@ def test_the_timeline_is_bounded_and_scrubbing_shows_a_snapshot() -> None:
         with torch.no_grad():
             model.body[-1].weight.add_(torch.randn_like(model.body[-1].weight))
         widget.update(step=f"s{step}")
-        shown.append(widget.map_bytes)
+        shown.append(widget.map_values)
     assert widget.steps == ["s2", "s3", "s4"]
     widget.step_index = 0
-    assert widget.map_bytes == shown[2]
+    assert widget.map_values == shown[2]
     assert widget.status.startswith("step s2 (1 of 3): ")
     widget.update(step="s5")  # a new snapshot while scrubbing: the view keeps its snapshot
     assert widget.steps == ["s3", "s4", "s5"]
-    assert widget.step_index == 0 and widget.map_bytes == shown[3]
+    assert widget.step_index == 0 and widget.map_values == shown[3]
     widget.step_index = LATEST
     assert widget.status.startswith("step s5: ")
 

@@ -19,7 +19,8 @@ from torch import nn
 from flashwidget import models
 from flashwidget.colormaps import colormap_lut
 from flashwidget.demo import demo
-from flashwidget.pixels import gradient_rgb, saliency_levels
+from flashwidget.methods import AttributionMethod
+from flashwidget.pixels import channel_map, clip_scale, gradient_rgb, map_levels, saliency_levels
 from flashwidget.saliency import Backprop
 from flashwidget.utils import denormalize
 from flashwidget.widget import REFUSED, SaliencyWidget
@@ -61,16 +62,16 @@ def tiny() -> Tiny:
 
 
 @pytest.fixture
-def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, bool]]:
-    """Every call of the engine, as (target_class, guided)."""
-    calls: list[tuple[object, bool]] = []
-    original = Backprop.attribute
+def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[object, str]]:
+    """Every call of an attribution method, as (target, method name)."""
+    calls: list[tuple[object, str]] = []
+    original = AttributionMethod.explain
 
-    def counted(self, input_, target_class=None, **options):
-        calls.append((target_class, options.get("guided", False)))
-        return original(self, input_, target_class, **options)
+    def counted(self, inputs, target=None, **options):
+        calls.append((target, self.name))
+        return original(self, inputs, target, **options)
 
-    monkeypatch.setattr(Backprop, "attribute", counted)
+    monkeypatch.setattr(AttributionMethod, "explain", counted)
     return calls
 
 
@@ -82,7 +83,7 @@ def widget(tiny: Tiny, engine_calls) -> SaliencyWidget:
 
 
 def expected_map(gradients: torch.Tensor, take_max: bool = True) -> bytes:
-    return saliency_levels(gradients, take_max).tobytes()
+    return channel_map(gradients, take_max).astype("<f4").tobytes()
 
 
 def from_browser(widget: SaliencyWidget, **state) -> None:
@@ -106,12 +107,13 @@ def test_demo_has_the_defaults() -> None:
     assert shown.target == 667 == shown.predictions[0]["index"]
     assert shown.predictions[0]["probability"] == pytest.approx(0.24, abs=0.01)
     assert len(shown.labels) == 1000 and shown.labels[667] == "mortarboard"
-    assert (shown.guided, shown.take_max, shown.alpha) == (False, True, 0.5)
+    assert (shown.method, shown.method_options, shown.take_max) == ("gradient", {}, True)
+    assert (shown.sign, shown.clip_percentile, shown.alpha) == ("absolute", 99.5, 0.5)
     assert (shown.colormap, shown.view, shown.error) == ("viridis", "overlay", "")
     assert "viridis" in shown.colormap_names
     assert shown.lut_bytes == colormap_lut("viridis").tobytes()
     assert shown.image_shape == shown.map_shape == [224, 224]
-    assert len(shown.image_bytes) == 224 * 224 * 4 and len(shown.map_bytes) == 224 * 224
+    assert len(shown.image_bytes) == 224 * 224 * 4 and len(shown.map_values) == 224 * 224 * 4
     assert shown.gradient_rgb_bytes == b""  # only the panels view needs it
     assert "mortarboard" in shown.status and shown.compute_ms > 0
     assert shown.gradients.shape == (3, 224, 224)
@@ -121,27 +123,27 @@ def test_gradients_are_the_engines(default_model: nn.Module, sample_input: torch
     shown = SaliencyWidget(default_model, sample_input, labels=models.imagenet_labels())
     backprop = Backprop(default_model)
     for target, guided in [(667, False), (400, True), (1, False)]:
-        shown.target, shown.guided = target, guided
+        shown.target, shown.method = target, "guided_backprop" if guided else "gradient"
         expected = backprop.calculate_gradients(sample_input, target, guided=guided)
         torch.testing.assert_close(shown.gradients, expected, rtol=1e-4, atol=1e-7)
-        assert shown.map_bytes == expected_map(expected)
+        assert shown.map_values == expected_map(expected)
 
 
 # Recomputing, and not recomputing ---------------------------------------------------------------
 
 
-def test_target_and_guided_recompute_the_map(widget: SaliencyWidget, engine_calls, tiny) -> None:
-    predictions, first_map = widget.predictions, widget.map_bytes
+def test_target_and_method_recompute_the_map(widget: SaliencyWidget, engine_calls, tiny) -> None:
+    predictions, first_map = widget.predictions, widget.map_values
     outside = next(i for i in range(10) if i not in {p["index"] for p in predictions})
     widget.target = outside
-    assert engine_calls == [(outside, False)]
-    assert widget.map_bytes != first_map and widget.predictions == predictions
-    assert widget.map_bytes == expected_map(
+    assert engine_calls == [(outside, "gradient")]
+    assert widget.map_values != first_map and widget.predictions == predictions
+    assert widget.map_values == expected_map(
         Backprop(tiny).calculate_gradients(tiny_input(), outside)
     )
     engine_calls.clear()
-    widget.guided = True
-    assert engine_calls[0] == (outside, True)
+    widget.method = "guided_backprop"
+    assert engine_calls[0] == (outside, "guided_backprop")
     guided = Backprop(tiny).calculate_gradients(tiny_input(), outside, guided=True)
     torch.testing.assert_close(widget.gradients, guided)
     assert widget.predictions == predictions
@@ -161,9 +163,9 @@ def test_look_changes_never_call_the_engine(widget: SaliencyWidget, engine_calls
 
 def test_take_max_reduces_the_cached_gradients(widget: SaliencyWidget, engine_calls) -> None:
     widget.take_max = False
-    assert widget.map_bytes == expected_map(widget.gradients, take_max=False)
+    assert widget.map_values == expected_map(widget.gradients, take_max=False)
     widget.take_max = True
-    assert widget.map_bytes == expected_map(widget.gradients, take_max=True)
+    assert widget.map_values == expected_map(widget.gradients, take_max=True)
     assert engine_calls == []
     assert "from cache" in widget.status
 
@@ -181,11 +183,11 @@ def test_returning_to_a_target_hits_the_cache(widget: SaliencyWidget, engine_cal
     top = {p["index"] for p in widget.predictions}
     a, b = [i for i in range(10) if i not in top][:2]
     widget.target = a
-    map_a = widget.map_bytes
+    map_a = widget.map_values
     widget.target = b
     engine_calls.clear()
     widget.target = a
-    assert engine_calls == [] and widget.map_bytes == map_a
+    assert engine_calls == [] and widget.map_values == map_a
     assert "from cache" in widget.status
 
 
@@ -194,15 +196,15 @@ def test_prefetch_makes_the_predictions_cache_hits(tiny: Tiny, engine_calls) -> 
     top = [p["index"] for p in shown.predictions]
     assert len(top) == 5
     # one call for the first map, one call (a single forward pass) for the other four
-    assert engine_calls == [(None, False), (top[1:], False)]
+    assert engine_calls == [(None, "gradient"), (top[1:], "gradient")]
     expected = {i: expected_map(Backprop(tiny).calculate_gradients(tiny_input(), i)) for i in top}
     engine_calls.clear()
     for index in [*top, top[0]]:
         shown.target = index
-        assert shown.map_bytes == expected[index]
+        assert shown.map_values == expected[index]
     assert engine_calls == []
-    shown.guided = True  # the first guided map, then the other four guided maps in one call
-    assert engine_calls == [(top[0], True), (top[1:], True)]
+    shown.method = "guided_backprop"  # the first guided map, then the other four in one call
+    assert engine_calls == [(top[0], "guided_backprop"), (top[1:], "guided_backprop")]
     engine_calls.clear()
     for index in top:
         shown.target = index
@@ -216,18 +218,18 @@ def test_cache_is_bounded(tiny: Tiny, engine_calls) -> None:
     shown.target = b  # evicts the top class's map, which the prefetch then brings back
     engine_calls.clear()
     shown.target = a  # evicted
-    assert engine_calls == [(a, False)]
+    assert engine_calls == [(a, "gradient")]
 
 
 def test_a_failed_prefetch_keeps_the_map(tiny: Tiny, monkeypatch) -> None:
-    original = Backprop.attribute
+    original = AttributionMethod.explain
 
-    def no_lists(self, input_, target_class=None, **options):
-        if isinstance(target_class, list):
+    def no_lists(self, inputs, target=None, **options):
+        if isinstance(target, list):
             raise MemoryError("no room for the prefetch")
-        return original(self, input_, target_class, **options)
+        return original(self, inputs, target, **options)
 
-    monkeypatch.setattr(Backprop, "attribute", no_lists)
+    monkeypatch.setattr(AttributionMethod, "explain", no_lists)
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS)
     assert "prefetching failed: MemoryError" in shown.status
     assert shown.error == "" and shown.map_shape == [SIDE, SIDE]
@@ -235,18 +237,18 @@ def test_a_failed_prefetch_keeps_the_map(tiny: Tiny, monkeypatch) -> None:
 
 def test_refresh_recomputes(widget: SaliencyWidget, engine_calls) -> None:
     widget.refresh()
-    assert engine_calls[0] == (widget.target, False)
+    assert engine_calls[0] == (widget.target, "gradient")
 
 
 def test_an_in_place_weight_change_empties_the_cache(widget, engine_calls, tiny) -> None:
-    before = widget.map_bytes
+    before = widget.map_values
     with torch.no_grad():
         tiny.features[0].weight.mul_(-3.0)
         tiny.features[0].weight[0].zero_()
     widget.take_max = False  # would be a cache hit with the old weights
     widget.take_max = True
     assert engine_calls, "the engine was not called after the weights changed"
-    assert widget.map_bytes != before
+    assert widget.map_values != before
     torch.testing.assert_close(
         widget.gradients, Backprop(tiny).calculate_gradients(tiny_input(), widget.target)
     )
@@ -262,7 +264,7 @@ def test_a_replaced_layer_empties_the_cache(widget, engine_calls, tiny) -> None:
 
 def test_the_model_is_left_as_it_was(tiny: Tiny) -> None:
     tiny.train()
-    SaliencyWidget(tiny, tiny_input(), labels=LABELS).guided = True
+    SaliencyWidget(tiny, tiny_input(), labels=LABELS).method = "guided_backprop"
     assert tiny.training and all(p.grad is None for p in tiny.parameters())
 
 
@@ -289,9 +291,19 @@ def test_requests_are_served_in_order(widget: SaliencyWidget, tiny: Tiny) -> Non
         ({"colormap": "nope"}, "unknown colormap"),
         ({"alpha": 2.0}, "alpha"),
         ({"view": "sideways"}, "view"),
-        ({"guided": "maybe"}, "guided"),
+        ({"method": "lime"}, "unknown attribution method 'lime'"),
+        ({"method_options": {"steps": 5}}, "gradient has no option steps"),
+        ({"method": "integrated_gradients", "method_options": {"steps": 0}}, "between 1 and"),
+        ({"method": "smoothgrad", "method_options": {"noise": "x"}}, "noise must be a number"),
+        ({"method": "gradcam", "method_options": {"layer": 3}}, "layer must be a layer name"),
+        ({"take_max": "maybe"}, "take_max"),
+        ({"sign": "both"}, "sign"),
+        ({"clip_percentile": 20.0}, "clip_percentile"),
+        ({"compare": "sideways"}, "compare"),
+        ({"compare_method": "lime"}, "unknown attribution method"),
+        ({"compare_target": 10}, "out of range"),
         ({"predictions": []}, "can only be set by Python"),
-        ({"map_bytes": b"x"}, "can only be set by Python"),
+        ({"map_values": b"x"}, "can only be set by Python"),
         ({"target": 3, "colormap": "nope"}, "unknown colormap"),
     ],
 )
@@ -345,7 +357,7 @@ def test_a_failing_model_shows_the_error_and_recovers(tiny: Tiny) -> None:
     tiny.fail = True
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS)
     assert "broken on purpose" in shown.error and shown.status.startswith("Error")
-    assert shown.map_bytes == b"" and shown.map_shape == []
+    assert shown.map_values == b"" and shown.map_shape == []
     with pytest.raises(RuntimeError, match="broken on purpose"):
         _ = shown.gradients
     from_browser(shown, target=4)  # fails again, without raising
@@ -368,17 +380,17 @@ def test_a_model_that_fails_on_an_input_size(engine_calls) -> None:
     shown = SaliencyWidget(rigid, tiny_input(), labels=LABELS)
     shown.set_image(torch.zeros(3, 8, 8))
     assert "failed on an input of shape (1, 3, 8, 8)" in shown.error
-    assert shown.image_shape == [8, 8] and shown.map_bytes == b""
+    assert shown.image_shape == [8, 8] and shown.map_values == b""
     shown.set_image(tiny_input(2))
     assert shown.error == "" and shown.map_shape == [SIDE, SIDE]
 
 
 def test_an_unreadable_image_raises_and_keeps_the_previous_one(widget, tmp_path) -> None:
-    image, map_ = widget.image_bytes, widget.map_bytes
+    image, map_ = widget.image_bytes, widget.map_values
     with pytest.raises(FileNotFoundError):
         widget.set_image(tmp_path / "missing.png")
     assert "missing.png" in widget.error and widget.status.startswith("Error")
-    assert (widget.image_bytes, widget.map_bytes) == (image, map_)
+    assert (widget.image_bytes, widget.map_values) == (image, map_)
     with pytest.raises(ValueError, match="one image"):
         widget.set_image(torch.zeros(2, 3, SIDE, SIDE))
     widget.target = 2
@@ -458,17 +470,39 @@ def test_labels_when_none_are_given() -> None:
     assert SaliencyWidget(Tiny(1000), tiny_input()).labels == models.imagenet_labels()
 
 
-def test_saliency_levels_normalise_by_the_99th_percentile() -> None:
-    gradients = torch.ones(3, 20, 20)
-    gradients[:, 0, 0] = 1000.0  # one outlier in 400 pixels must not darken the rest
-    levels = saliency_levels(gradients, take_max=True)
-    assert levels[0, 0] == 255 and (levels.ravel()[1:] == 255).all()
-    ramp = torch.arange(100.0).reshape(1, 10, 10).expand(3, -1, -1)
-    assert saliency_levels(ramp, take_max=False).max() == 255
-    assert (saliency_levels(torch.zeros(3, 4, 4), True) == 0).all()
-    sparse = torch.zeros(3, 20, 20)
-    sparse[0, 0, 0] = -2.0  # 99th percentile is 0: the maximum scales instead
-    assert saliency_levels(sparse, True)[0, 0] == 255
+def test_levels_clip_at_a_nearest_rank_percentile() -> None:
+    values = np.ones((20, 20), dtype=np.float32)
+    values[0, 0] = 1000.0  # one outlier in 400 pixels must not darken the rest
+    levels = saliency_levels(values, "absolute", 99.5)
+    assert (levels == 255).all()
+    ramp = np.arange(1.0, 201.0).reshape(10, 20)
+    assert clip_scale([ramp], "absolute", 99.5) == 199.0  # rank ceil(0.995 * 200) = 199
+    assert clip_scale([ramp], "absolute", 100.0) == 200.0
+    assert clip_scale([ramp, ramp * 2], "absolute", 100.0) == 400.0  # one scale for both
+    assert (saliency_levels(np.zeros((4, 4)), "absolute") == 0).all()
+    sparse = np.zeros((20, 20))
+    sparse[0, 0] = -2.0  # the percentile is 0: the maximum scales instead
+    assert saliency_levels(sparse, "absolute")[0, 0] == 255
+    assert saliency_levels(sparse, "positive")[0, 0] == 0
+    assert saliency_levels(sparse, "negative")[0, 0] == 255
+
+
+def test_signs_and_the_diverging_scale() -> None:
+    values = np.array([[-4.0, -2.0, 0.0, 2.0, 4.0]])
+    assert map_levels(values, "all", 4.0).tolist() == [[0, 64, 128, 192, 255]]
+    assert map_levels(values, "positive", 4.0).tolist() == [[0, 0, 0, 128, 255]]
+    assert map_levels(values, "negative", 4.0).tolist() == [[255, 128, 0, 0, 0]]
+    assert map_levels(values, "absolute", 2.0).tolist() == [[255, 255, 0, 255, 255]]
+    with pytest.raises(ValueError, match="sign must be one of"):
+        map_levels(values, "both", 1.0)
+
+
+def test_channel_map_keeps_the_sign_of_the_sum() -> None:
+    maps = torch.tensor([[[1.0, -3.0]], [[-2.0, 1.0]], [[0.5, 0.5]]])
+    assert channel_map(maps, take_max=False).tolist() == [[-0.5, -1.5]]
+    assert channel_map(maps, take_max=True).tolist() == [[2.0, 3.0]]
+    with pytest.raises(ValueError, match="NaN"):
+        channel_map(maps * float("nan"), take_max=True)
 
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]

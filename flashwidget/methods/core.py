@@ -17,8 +17,9 @@ the top prediction costs one forward pass, not two.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
@@ -98,6 +99,33 @@ def run_model(model: nn.Module, inputs: torch.Tensor) -> object:
         ) from error
 
 
+Progress = Callable[[float], None]
+_progress: ContextVar[Progress | None] = ContextVar("flashwidget_progress", default=None)
+
+
+@contextmanager
+def reporting_progress(callback: Progress | None) -> Iterator[None]:
+    """Send :func:`report_progress` calls in the body to ``callback`` (``None``: nowhere).
+
+    A context variable rather than an argument threaded through every ``_explain``: only the
+    methods that loop (SmoothGrad, Integrated Gradients) report, and a base method they run
+    inside their loop is silenced with ``reporting_progress(None)`` so that only the outer loop
+    is heard.
+    """
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+def report_progress(done: int, total: int) -> None:
+    """Tell whoever listens that ``done`` of ``total`` pieces of work are finished."""
+    callback = _progress.get()
+    if callback is not None:
+        callback(done / total)
+
+
 def chunks(total: int, size: int) -> list[range]:
     """``range(total)`` cut into consecutive pieces of at most ``size``."""
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
@@ -169,12 +197,19 @@ class AttributionMethod(ABC):
         return maps[0, 0] if inputs.ndim == 3 else maps[:, 0]
 
     def explain(
-        self, inputs: torch.Tensor, target: TargetClass = None, *, top_k: int = 1, **call_options
+        self,
+        inputs: torch.Tensor,
+        target: TargetClass = None,
+        *,
+        top_k: int = 1,
+        progress: Progress | None = None,
+        **call_options,
     ) -> Attribution:
         """Logits, explained classes and maps (N, K, ...) in one :class:`Attribution`.
 
         ``target=None`` explains each image's ``top_k`` best classes; otherwise the rules of
-        :meth:`attribute` apply.
+        :meth:`attribute` apply. ``progress``, if given, is called with the fraction done
+        (0 to 1) as a method that loops over samples or steps goes through them.
         """
         unknown = sorted(set(call_options) - self.call_options)
         if unknown:
@@ -192,7 +227,7 @@ class AttributionMethod(ABC):
             )
         device = model_device(self.model, fallback=batch.device)
         x = batch.detach().to(device).clone()
-        with torch.enable_grad(), evaluation_mode(self.model):
+        with torch.enable_grad(), evaluation_mode(self.model), reporting_progress(progress):
             return self._explain(x, select, **call_options)
 
     @abstractmethod

@@ -16,7 +16,13 @@ import numpy as np
 import torch
 
 from flashwidget.checks import require_positive_int
-from flashwidget.methods.core import Attribution, AttributionMethod, chunks, fixed_targets
+from flashwidget.methods.core import (
+    Attribution,
+    AttributionMethod,
+    chunks,
+    fixed_targets,
+    report_progress,
+)
 from flashwidget.methods.gradient import Gradient
 from flashwidget.targets import TargetSelector
 
@@ -123,5 +129,6 @@ class IntegratedGradients(AttributionMethod):
             grads = grads.view(len(piece), num_images, *grads.shape[1:])
             step = torch.tensor([weights[i] for i in piece], dtype=x.dtype, device=x.device)
             total += (grads * step.view(-1, *[1] * (grads.ndim - 1))).sum(dim=0)
+            report_progress(piece.stop, self.steps)
         maps = total * delta.unsqueeze(1)
         return Attribution(logits=logits, targets=targets, maps=maps)

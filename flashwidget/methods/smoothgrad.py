@@ -18,7 +18,14 @@ from numbers import Real
 import torch
 
 from flashwidget.checks import require_positive_int
-from flashwidget.methods.core import Attribution, AttributionMethod, chunks, fixed_targets
+from flashwidget.methods.core import (
+    Attribution,
+    AttributionMethod,
+    chunks,
+    fixed_targets,
+    report_progress,
+    reporting_progress,
+)
 from flashwidget.targets import TargetSelector
 
 DEFAULT_BATCH = 32  # noisy images per pass: bounds memory whatever the number of samples
@@ -104,8 +111,10 @@ class SmoothGrad(AttributionMethod):
             )
             noisy = (x.unsqueeze(1) + sigma * noise.to(x.device)).flatten(0, 1)
             repeated = targets.repeat_interleave(draws, dim=0)
-            maps = self.base._explain(noisy, fixed_targets(repeated)).maps
+            with reporting_progress(None):
+                maps = self.base._explain(noisy, fixed_targets(repeated)).maps
             maps = maps.view(num_images, draws, *maps.shape[1:])
             part = (maps.square() if self.squared else maps).sum(dim=1)
             total = part if total is None else total + part
+            report_progress(piece.stop, self.samples)
         return Attribution(logits=logits, targets=targets, maps=total / self.samples)

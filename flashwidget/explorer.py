@@ -1,0 +1,320 @@
+"""The widget's computing, without traitlets: which map to show, from cache or from a method.
+
+``SaliencyWidget`` holds traits and the public API; this plain object holds what they are
+computed from, so that it can be tested (and reused by other views) without a front end:
+
+- the input (one image, on the CPU) and the model it is explained with: the user's model, or
+  from the first ``follow_training()`` on, a private mirror of it (see :mod:`flashwidget.live`);
+- one instance of each attribution method in use, built from the registry with its options;
+- a least-recently-used cache of full maps, keyed by (class, method, options), so switching
+  back to a map seen before costs nothing, and its invalidation when the weights change
+  (:func:`weights_fingerprint`) or the image does;
+- prefetching: after a map that needed the model, the top-k classes not cached yet for the same
+  method are computed in one call, which shares a forward pass between them where the method
+  allows;
+- what the view needs to offer methods: which ones this model cannot run, and why, and the
+  layers Grad-CAM can read.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from flashwidget import methods
+from flashwidget.guided import RECTIFIER_NAMES, GuidedRectifiers
+from flashwidget.live import WeightsMirror, model_tensors
+from flashwidget.methods.core import run_model
+from flashwidget.model_guard import evaluation_mode, model_device
+from flashwidget.model_output import OutputFn
+from flashwidget.targets import Target
+
+OptionsKey = tuple[tuple[str, Any], ...]
+MapKey = tuple[int, str, OptionsKey]
+
+# The options each method offers in the view, with their bounds: the view builds its inputs
+# from this, and values from the browser are checked against it before the method sees them.
+OPTION_SPECS: dict[str, dict[str, dict[str, Any]]] = {
+    "smoothgrad": {
+        "samples": {"kind": "int", "min": 1, "max": 200, "default": 25},
+        "noise": {"kind": "float", "min": 0.0, "max": 1.0, "step": 0.01, "default": 0.15},
+    },
+    "integrated_gradients": {
+        "steps": {"kind": "int", "min": 1, "max": 500, "default": 50},
+    },
+    "gradcam": {"layer": {"kind": "layer", "default": None}},
+    "guided_gradcam": {"layer": {"kind": "layer", "default": None}},
+}
+
+
+def weights_fingerprint(model: nn.Module) -> tuple[tuple[int, int, int], ...]:
+    """A cheap value that changes whenever the model's weights do (about 1 ms for 300 tensors).
+
+    Every in-place write to a tensor (an optimizer step, ``load_state_dict``, batch norm's
+    running statistics) bumps its autograd version counter; replacing a tensor or moving the
+    model to another device changes its identity and data pointer. Writes through ``.data``
+    bypass the version counter and go unseen: call ``refresh()`` after those.
+    """
+    return tuple((id(t), t.data_ptr(), t._version) for t in model_tensors(model))
+
+
+def options_key(options: Mapping[str, Any]) -> OptionsKey:
+    """A hashable, order-free form of a method's options, for cache keys."""
+    return tuple(sorted(options.items()))
+
+
+def check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options with the view's bounds checked; a ValueError/TypeError says what is wrong.
+
+    Only the options the view offers for ``method`` are accepted (JSON values: numbers and
+    layer names); the method's constructor then checks them once more when it is built.
+    """
+    methods.method_class(method)  # an unknown name: KeyError listing the available ones
+    specs = OPTION_SPECS.get(method, {})
+    if not isinstance(options, Mapping):
+        raise TypeError(f"method_options must be a dict; got {type(options).__name__}")
+    unknown = sorted(set(options) - set(specs))
+    if unknown:
+        offered = ", ".join(sorted(specs)) or "none"
+        raise ValueError(f"{method} has no option {', '.join(unknown)}; its options are: {offered}")
+    checked = {}
+    for name, value in options.items():
+        spec = specs[name]
+        if spec["kind"] == "layer":
+            if value is not None and not isinstance(value, str):
+                raise TypeError(f"layer must be a layer name (str) or None; got {value!r}")
+        else:
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or (spec["kind"] == "int" and not float(value).is_integer()):
+                kind = "an int" if spec["kind"] == "int" else "a number"
+                raise TypeError(f"{name} must be {kind}; got {value!r}")
+            if not spec["min"] <= value <= spec["max"]:
+                raise ValueError(
+                    f"{name} must be between {spec['min']} and {spec['max']}; got {value!r}"
+                )
+            value = int(value) if spec["kind"] == "int" else float(value)
+        checked[name] = value
+    return checked
+
+
+class _LRU:
+    """At most ``size`` maps, the least recently used dropped first."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[MapKey, torch.Tensor] = OrderedDict()
+
+    def __contains__(self, key: MapKey) -> bool:
+        return key in self._entries
+
+    def get(self, key: MapKey) -> torch.Tensor | None:
+        if key in self._entries:
+            self._entries.move_to_end(key)
+        return self._entries.get(key)
+
+    def put(self, key: MapKey, value: torch.Tensor) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One map to show: the class it explains, the map (C, H, W), and the logits if the model
+    ran for it (``None`` on a cache hit)."""
+
+    target: int
+    map: torch.Tensor
+    logits: torch.Tensor | None
+
+    @property
+    def cached(self) -> bool:
+        return self.logits is None
+
+
+class Explorer:
+    """Maps of one image for any class and method, cached, for one model.
+
+    Args:
+        model: the classifier; never changed, and not run at all once ``follow_training()`` has
+            been called (the mirror is run instead).
+        labels: class names, one per class, or ``None``.
+        output_fn: picks the logits out of a model output that is not a tensor.
+        top_k: how many of the best classes to prefetch.
+        cache_size: how many maps to keep.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        labels: Sequence[str] | None = None,
+        output_fn: OutputFn | None = None,
+        top_k: int = 5,
+        cache_size: int = 64,
+    ) -> None:
+        self.live = model
+        self.labels = labels
+        self.output_fn = output_fn
+        self.top_k = top_k
+        self.input: torch.Tensor | None = None
+        self.top_classes: list[int] = []
+        self._mirror = WeightsMirror(model)
+        self.following = False
+        self._cache = _LRU(cache_size)
+        self._fingerprint: tuple | None = None
+        self._methods: dict[tuple[str, OptionsKey], methods.AttributionMethod] = {}
+        self._notes: dict[tuple[int, ...], dict[str, str]] = {}
+        self._layers: dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]] = {}
+
+    @property
+    def model(self) -> nn.Module:
+        """The model maps are computed with: the mirror once training is followed."""
+        return self._mirror.model if self.following else self.live
+
+    # State --------------------------------------------------------------------------------
+
+    def set_input(self, batch: torch.Tensor) -> None:
+        """Explain ``batch`` (1, C, H, W) from now on; every cached map is forgotten."""
+        self.input = batch
+        self.forget()
+
+    def forget(self) -> None:
+        """Drop every cached map and the classes to prefetch: they belong to other weights or
+        another image."""
+        self._cache.clear()
+        self.top_classes = []
+
+    def follow_training(self) -> None:
+        """Copy the live weights into the mirror and compute on the mirror from now on."""
+        mirror = self._mirror.refresh()
+        if any(method.model is not mirror for method in self._methods.values()):
+            self._methods.clear()
+            self._notes.clear()
+            self._layers.clear()
+        self.following = True
+        self.forget()
+
+    def forget_if_weights_changed(self) -> None:
+        """Empty the cache when the live model's weights changed since the last map."""
+        if self.following:  # the mirror changes only in follow_training(), which forgets
+            return
+        fingerprint = weights_fingerprint(self.live)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self.forget()
+
+    def reset_fingerprint(self) -> None:
+        """Make the next map recompute, whatever the weights: for writes the fingerprint
+        cannot see."""
+        self._fingerprint = None
+
+    # Maps ---------------------------------------------------------------------------------
+
+    def method(self, name: str, options: Mapping[str, Any]) -> methods.AttributionMethod:
+        """The method ``name`` with ``options`` for the current model, built once."""
+        key = (name, options_key(options))
+        if key not in self._methods:
+            self._methods[key] = methods.get(
+                name, self.model, labels=self.labels, output_fn=self.output_fn, **options
+            )
+        return self._methods[key]
+
+    def cached(self, target: int, name: str, options: Mapping[str, Any]) -> torch.Tensor | None:
+        return self._cache.get((target, name, options_key(options)))
+
+    def show(
+        self,
+        target: Target | None,
+        name: str,
+        options: Mapping[str, Any],
+        progress: Callable[[float], None] | None = None,
+    ) -> Shown:
+        """The map of ``target`` (index, name, or ``None`` for the top class) by ``name``.
+
+        An index found in the cache is returned without running the model; anything else runs
+        the method once and caches the map.
+        """
+        if self.input is None:
+            raise RuntimeError("no image to explain")
+        self.forget_if_weights_changed()
+        if isinstance(target, int):
+            hit = self.cached(target, name, options)
+            if hit is not None:
+                return Shown(target=target, map=hit, logits=None)
+        result = self.method(name, options).explain(self.input, target, progress=progress)
+        index = int(result.targets[0, 0])
+        self._cache.put((index, name, options_key(options)), result.maps[0, 0])
+        self._note_top(result.logits[0])
+        return Shown(target=index, map=result.maps[0, 0], logits=result.logits[0])
+
+    def prefetch(self, name: str, options: Mapping[str, Any]) -> None:
+        """Compute the top-k classes' maps not cached yet, in one call."""
+        key = options_key(options)
+        missing = [c for c in self.top_classes if (c, name, key) not in self._cache]
+        if not missing:
+            return
+        result = self.method(name, options).explain(self.input, missing)
+        for k, index in enumerate(missing):
+            self._cache.put((index, name, key), result.maps[0, k])
+
+    def _note_top(self, logits: torch.Tensor) -> None:
+        top = min(self.top_k, len(logits))
+        self.top_classes = [int(i) for i in logits.topk(top).indices]
+
+    # What the view can offer --------------------------------------------------------------
+
+    def unavailable_methods(self) -> dict[str, str]:
+        """Methods this model cannot run on the current input, each with the reason why.
+
+        Guided methods need rectifiers in the forward pass (models with GELU or SiLU, such as
+        ConvNeXt, EfficientNet-B0 or ViT, have none); Grad-CAM needs a layer with a spatial
+        output. Found with one forward pass without autograd, once per input shape.
+        """
+        if self.input is None:
+            return {}
+        shape = tuple(self.input.shape)
+        if shape not in self._notes:
+            self._notes[shape] = self._find_unavailable()
+        return self._notes[shape]
+
+    def _find_unavailable(self) -> dict[str, str]:
+        notes: dict[str, str] = {}
+        rectifiers = GuidedRectifiers()
+        with torch.no_grad(), evaluation_mode(self.model), rectifiers:
+            run_model(self.model, self._input_on_device())
+        if rectifiers.count == 0:
+            reason = (
+                f"needs rectifiers ({RECTIFIER_NAMES}) and this model has none in its forward pass"
+            )
+            notes.update({name: reason for name in methods.available() if _guided(name)})
+        if not self.spatial_layers():
+            reason = "needs a layer with a spatial output (N, C, h, w) and this model has none"
+            for name in ("gradcam", "guided_gradcam"):
+                notes.setdefault(name, reason)
+        return notes
+
+    def spatial_layers(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Layers Grad-CAM can read for the current input, input to output."""
+        if self.input is None:
+            return []
+        shape = tuple(self.input.shape)
+        if shape not in self._layers:
+            self._layers[shape] = methods.spatial_layers(self.model, self._input_on_device())
+        return self._layers[shape]
+
+    def _input_on_device(self) -> torch.Tensor:
+        return self.input.to(model_device(self.model, fallback=self.input.device))
+
+
+def _guided(name: str) -> bool:
+    return methods.method_class(name).uses_rectifiers
