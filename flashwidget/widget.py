@@ -206,7 +206,7 @@ class SaliencyWidget(anywidget.AnyWidget):
     method_specs = traitlets.List(
         traitlets.Dict(),
         read_only=True,
-        help="the methods offered: {name, label, options, unavailable, note}",
+        help="the methods offered: {name, label, map_space, options, unavailable, note}",
     ).tag(sync=True)
     layers = traitlets.List(
         traitlets.List(),
@@ -677,6 +677,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             {
                 "name": name,
                 "label": METHOD_LABELS.get(name, name),
+                "map_space": methods.method_class(name).map_space,
                 "options": [
                     {"name": option, **spec} for option, spec in OPTION_SPECS.get(name, {}).items()
                 ],

@@ -11,8 +11,9 @@ poisoned buffer, so that a view ignoring ``byteOffset`` reads garbage. The fake 
 what would reach Python.
 
 Every trait value comes from a real ``SaliencyWidget`` on a tiny classifier, and every expected
-pixel is computed here with flashwidget's own functions (``colormap_lut``, ``saliency_levels``,
-``gradient_rgb``), so a disagreement between the Python and JavaScript halves fails a test.
+pixel is computed here with flashwidget's own functions (``colormap_lut``, ``channel_map``,
+``clip_scale``, ``map_levels``, ``gradient_rgb``), so a disagreement between the Python and
+JavaScript halves fails a test.
 
 Debian's chromium is required: a missing or broken one fails these tests, never skips them.
 """
@@ -38,7 +39,7 @@ from playwright.sync_api import Error as PlaywrightError
 from torch import nn
 
 from flashwidget.colormaps import colormap_lut
-from flashwidget.pixels import gradient_rgb, saliency_levels
+from flashwidget.pixels import channel_map, clip_scale, gradient_rgb, map_levels, saliency_levels
 from flashwidget.widget import SaliencyWidget
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,8 @@ OVERLAY_SIDE = 448
 PANEL_SIDE = 224
 ALPHA_SEND_MS = 150
 GAP = 8
-PANEL_CAPTIONS = ["Input image", "Gradients across RGB channels", "Max |gradient|", "Overlay"]
+PANEL_CAPTIONS = ["Input image", "Map across RGB channels", "Max |value| over channels", "Overlay"]
+COMPARE_SIDE = 448
 
 LABELS = ["airplane", "automobile", "bird", "cat", "deer"]
 LABELS += ["dog", "frog", "horse", "ship", "truck"]
@@ -280,8 +282,10 @@ class Scene:
     overlay_state: dict[str, Any]  # every synced trait, overlay view
     panels_state: dict[str, Any]  # the same in the four-panel view (RGB gradients included)
     image: np.ndarray  # (H, W, 4) uint8: image_bytes
-    levels: np.ndarray  # (H, W) uint8: saliency_levels(gradients, take_max=True)
-    sum_levels: np.ndarray  # (H, W) uint8: saliency_levels(gradients, take_max=False)
+    values: np.ndarray  # (H, W) float32: channel_map(gradients, take_max=True), map_values
+    sum_values: np.ndarray  # (H, W) float32: channel_map(gradients, take_max=False)
+    levels: np.ndarray  # (H, W) uint8: the values' levels, sign "absolute", clip 99.5
+    sum_levels: np.ndarray  # (H, W) uint8: the same for sum_values
     gradients_rgba: np.ndarray  # (H, W, 4) uint8: gradient_rgb(gradients), made opaque
 
     @property
@@ -334,9 +338,10 @@ def build_scene(height: int, width: int) -> Scene:
         gradients = widget.gradients
     finally:
         widget.close()
-    levels = saliency_levels(gradients, take_max=True)
-    # Precondition: the trait the view colours is what pixels.saliency_levels computes.
-    assert overlay_state["map_bytes"] == levels.tobytes()
+    values = channel_map(gradients, take_max=True)
+    sum_values = channel_map(gradients, take_max=False)
+    # Precondition: the trait the view colours is what pixels.channel_map computes.
+    assert overlay_state["map_values"] == values.astype("<f4").tobytes()
     assert overlay_state["lut_bytes"] == colormap_lut("viridis").tobytes()
     rgb = np.frombuffer(gradient_rgb(gradients), dtype=np.uint8).reshape(height, width, 3)
     opaque = np.full((height, width, 1), 255, dtype=np.uint8)
@@ -344,8 +349,10 @@ def build_scene(height: int, width: int) -> Scene:
         overlay_state=overlay_state,
         panels_state=panels_state,
         image=np.frombuffer(overlay_state["image_bytes"], dtype=np.uint8).reshape(height, width, 4),
-        levels=levels,
-        sum_levels=saliency_levels(gradients, take_max=False),
+        values=values,
+        sum_values=sum_values,
+        levels=saliency_levels(values),
+        sum_levels=saliency_levels(sum_values),
         gradients_rgba=np.concatenate([rgb, opaque], axis=2),
     )
 
@@ -623,7 +630,12 @@ def test_controls_send_the_right_traits(view_page: Page, scene: Scene) -> None:
     view_page.press(".fw-search", "Enter")
     assert calls(view_page) == []
 
-    assert_sends(view_page, lambda: view_page.check(".fw-guided"), "guided", True)
+    assert_sends(
+        view_page,
+        lambda: view_page.select_option(".fw-method", "guided_backprop"),
+        "method",
+        "guided_backprop",
+    )
     assert_sends(view_page, lambda: view_page.uncheck(".fw-take-max"), "take_max", False)
     assert_sends(view_page, lambda: view_page.check(".fw-take-max"), "take_max", True)
     assert_sends(
@@ -646,8 +658,15 @@ def test_changes_from_python_update_the_controls_and_are_not_sent_back(
     chosen = view_page.locator(".fw-class option:checked")
     assert chosen.text_content() == f"{LABELS[outside]} (#{outside})"
 
-    receive(view_page, guided=True, take_max=False, colormap="magma", view="panels", alpha=0.8)
-    assert view_page.is_checked(".fw-guided")
+    receive(
+        view_page,
+        method="guided_backprop",
+        take_max=False,
+        colormap="magma",
+        view="panels",
+        alpha=0.8,
+    )
+    assert view_page.locator(".fw-method").input_value() == "guided_backprop"
     assert not view_page.is_checked(".fw-take-max")
     assert view_page.locator(".fw-colormap").input_value() == "magma"
     assert view_page.locator(".fw-view").input_value() == "panels"
@@ -683,9 +702,9 @@ def test_four_panels_show_image_gradients_map_and_overlay(view_page: Page, scene
     assert_close(drawn, blend(scene.image, scene.colours(), 0.5))
 
     # Sum over channels: a new map and a new caption.
-    receive(view_page, take_max=False, map_bytes=scene.sum_levels.tobytes())
+    receive(view_page, take_max=False, map_values=scene.sum_values.astype("<f4").tobytes())
     captions = view_page.locator(f"{FIGURES} figcaption").all_text_contents()
-    assert captions[2] == "Sum of |gradient|"
+    assert captions[2] == "Sum over channels"
     assert_pixels_exact(view_page, panel(2), scene.colours(levels=scene.sum_levels))
 
     receive(view_page, view="overlay", gradient_rgb_bytes=b"")
@@ -709,7 +728,7 @@ def test_errors_and_status_are_shown(view_page: Page, scene: Scene) -> None:
         view_page,
         error=message,
         status=f"Error: {message}",
-        map_bytes=b"",
+        map_values=b"",
         map_shape=[],
         gradient_rgb_bytes=b"",
     )
@@ -724,7 +743,7 @@ def test_errors_and_status_are_shown(view_page: Page, scene: Scene) -> None:
         error="",
         status="cat (class 3): gradients",
         compute_ms=3.21,
-        map_bytes=scene.overlay_state["map_bytes"],
+        map_values=scene.overlay_state["map_values"],
         map_shape=scene.overlay_state["map_shape"],
     )
     assert error_box.is_hidden()
@@ -737,7 +756,7 @@ def test_errors_and_status_are_shown(view_page: Page, scene: Scene) -> None:
 
 def test_nothing_is_drawn_before_the_first_image(view_page: Page, scene: Scene) -> None:
     """Empty traits (no image yet, or a failed first map) must not break the view."""
-    empty = {"image_bytes": b"", "image_shape": [], "map_bytes": b"", "map_shape": []}
+    empty = {"image_bytes": b"", "image_shape": [], "map_values": b"", "map_shape": []}
     mount(view_page, scene.overlay_state, alpha=1.0, **empty)
     assert view_page.locator(".flashwidget .fw-stage canvas").count() == 0
     with pytest.raises(PlaywrightError), view_page.expect_download(timeout=500):
@@ -782,9 +801,9 @@ def test_cleanup_removes_the_view_its_listeners_and_pending_sends(
     assert calls(view_page) == [("set", "alpha", 0.2), ("save_changes", None, None)]
 
     # The other view still follows the model.
-    receive(view_page, guided=True)
+    receive(view_page, method="guided_backprop")
     assert view_page.locator(".flashwidget").count() == 1
-    assert view_page.is_checked(".fw-guided")
+    assert view_page.locator(".fw-method").input_value() == "guided_backprop"
 
     view_page.evaluate("() => views[1].cleanup()")
     assert view_page.locator(".flashwidget").count() == 0
@@ -828,3 +847,195 @@ def test_download_panels_png_has_the_four_panels_side_by_side(
         np.testing.assert_array_equal(tile, on_canvas, err_msg=f"panel {index}")
         if index < 3:
             assert not pixels[:, left + width : left + width + GAP].any(), "gaps are transparent"
+
+
+# 9. Sign, clip and compare: applied in the browser, equal to Python's levels -------------------
+
+
+def python_colours(values: np.ndarray, sign: str, clip: float, lut: str = "viridis") -> np.ndarray:
+    """What the view must draw for ``values`` on their own scale."""
+    table = "RdBu_r" if sign == "all" else lut
+    return colormap_lut(table)[map_levels(values, sign, clip_scale([values], sign, clip))]
+
+
+@pytest.mark.parametrize("sign", ["absolute", "positive", "negative", "all"])
+def test_sign_and_clip_are_drawn_as_python_draws_them(
+    view_page: Page, scene: Scene, sign: str
+) -> None:
+    """A signed map travels signed; the browser picks the sign and the clip, without Python."""
+    signed = scene.sum_values  # the sum over channels has both signs
+    assert signed.min() < 0 < signed.max()
+    mount(
+        view_page,
+        scene.overlay_state,
+        alpha=1.0,
+        take_max=False,
+        map_values=signed.astype("<f4").tobytes(),
+    )
+    forget_calls(view_page)
+    view_page.select_option(".fw-sign", sign)
+    assert_pixels_exact(view_page, OVERLAY, python_colours(signed, sign, 99.5))
+    view_page.fill(".fw-clip", "90")
+    assert_pixels_exact(view_page, OVERLAY, python_colours(signed, sign, 90.0))
+    view_page.wait_for_timeout(2 * ALPHA_SEND_MS)
+    sent = {(name, value) for op, name, value in calls(view_page) if op == "set"}
+    assert sent == {("sign", sign), ("clip_percentile", 90.0)}, "look changes only"
+
+
+def test_the_diverging_colormap_centres_zero(view_page: Page, scene: Scene) -> None:
+    values = np.array([[-2.0, -1.0, 0.0, 1.0, 2.0]] * 4, dtype=np.float32)
+    mount(
+        view_page,
+        scene.overlay_state,
+        alpha=1.0,
+        sign="all",
+        clip_percentile=100.0,
+        image_shape=[4, 5],
+        image_bytes=bytes(4 * 5 * 4),
+        map_shape=[4, 5],
+        map_values=values.tobytes(),
+    )
+    drawn = canvas_pixels(view_page, OVERLAY, 4, 5)
+    lut = colormap_lut("RdBu_r")
+    np.testing.assert_array_equal(drawn[0], lut[[0, 64, 128, 192, 255]])
+
+
+def compare_state(scene: Scene, mode: str, other: np.ndarray) -> dict[str, Any]:
+    return {
+        "alpha": 1.0,
+        "compare": mode,
+        "compare_values": other.astype("<f4").tobytes(),
+        "compare_caption": "the other map",
+    }
+
+
+def test_compare_two_classes_on_one_scale(view_page: Page, scene: Scene) -> None:
+    other = scene.values * 3  # a class with three times the evidence
+    mount(view_page, scene.overlay_state, **compare_state(scene, "class", other))
+    a, b = ".fw-compare-a", ".fw-compare-b"
+    assert_canvas_size(view_page, a, COMPARE_SIDE, scene.shape)
+    scale = clip_scale([scene.values, other], "absolute", 99.5)
+    lut = colormap_lut("viridis")
+    assert_pixels_exact(view_page, a, lut[map_levels(scene.values, "absolute", scale)])
+    assert_pixels_exact(view_page, b, lut[map_levels(other, "absolute", scale)])
+    captions = view_page.locator(f"{FIGURES} figcaption").all_text_contents()
+    assert captions == [LABELS[scene.target], "the other map"]
+    assert "one colour scale" in view_page.locator(".fw-scale-note").text_content()
+    assert_sends(
+        view_page,
+        lambda: view_page.select_option(
+            ".fw-compare-target", str(scene.overlay_state["predictions"][2]["index"])
+        ),
+        "compare_target",
+        scene.overlay_state["predictions"][2]["index"],
+    )
+
+
+def test_compare_two_methods_each_on_its_own_scale(view_page: Page, scene: Scene) -> None:
+    other = scene.values * 1000  # another method, in other units
+    mount(view_page, scene.overlay_state, **compare_state(scene, "method", other))
+    assert_pixels_exact(view_page, ".fw-compare-a", python_colours(scene.values, "absolute", 99.5))
+    assert_pixels_exact(view_page, ".fw-compare-b", python_colours(other, "absolute", 99.5))
+    assert "own colour scale" in view_page.locator(".fw-scale-note").text_content()
+    assert view_page.locator(".fw-compare-method").is_visible()
+    assert view_page.locator(".fw-compare-target").is_hidden()
+    _, pixels = downloaded_png(view_page)
+    assert pixels.shape == (scene.height, 2 * scene.width + GAP, 4)
+    assert_sends(
+        view_page,
+        lambda: view_page.select_option(".fw-compare", "off"),
+        "compare",
+        "off",
+    )
+
+
+def test_method_menu_offers_options_and_greys_out_what_the_model_cannot_run(
+    view_page: Page, scene: Scene
+) -> None:
+    specs = [dict(spec) for spec in scene.overlay_state["method_specs"]]
+    for spec in specs:
+        if spec["name"] == "guided_backprop":
+            spec["unavailable"] = "needs rectifiers and this model has none"
+    mount(view_page, scene.overlay_state, method_specs=specs)
+    guided = view_page.locator(".fw-method option[value=guided_backprop]")
+    assert guided.is_disabled() and "(unavailable)" in guided.text_content()
+    assert "needs rectifiers" in guided.get_attribute("title")
+    assert view_page.locator(".fw-option").count() == 0  # the gradient has no options
+
+    assert_sends(
+        view_page,
+        lambda: view_page.select_option(".fw-method", "integrated_gradients"),
+        "method",
+        "integrated_gradients",
+    )
+    steps = view_page.locator(".fw-option-steps")
+    assert steps.input_value() == "50"  # the default, until the user sets one
+    assert_sends(
+        view_page,
+        lambda: steps.fill("12") or steps.dispatch_event("change"),
+        "method_options",
+        {"steps": 12},
+    )
+    receive(view_page, method="gradcam", method_options={})
+    layer = view_page.locator(".fw-option-layer")
+    names = layer.locator("option").evaluate_all("(os) => os.map((o) => o.value)")
+    assert names == ["", *[name for name, _ in scene.overlay_state["layers"]]]
+    assert view_page.is_disabled(".fw-take-max"), "Grad-CAM has one channel"
+    chosen = scene.overlay_state["layers"][0][0]
+    assert_sends(
+        view_page,
+        lambda: view_page.select_option(".fw-option-layer", chosen),
+        "method_options",
+        {"layer": chosen},
+    )
+    receive(view_page, method="guided_gradcam", method_options={})
+    assert "sanity check" in view_page.locator(".fw-note").text_content()
+
+
+def test_progress_is_shown_while_a_slow_method_runs(view_page: Page, scene: Scene) -> None:
+    mount(view_page, scene.overlay_state)
+    bar = view_page.locator(".fw-progress")
+    assert bar.is_hidden()
+    receive(view_page, progress=0.25, status="Computing the map (SmoothGrad)...")
+    assert bar.is_visible() and bar.evaluate("(b) => b.value") == 0.25
+    receive(view_page, progress=-1.0)
+    assert bar.is_hidden()
+
+
+def test_a_new_pixel_ratio_redraws_the_canvas(view_page: Page, scene: Scene) -> None:
+    """Moving the page to a screen of another scale changes devicePixelRatio without a resize
+    event; the view watches a resolution media query and redraws with as many backing pixels.
+
+    Headless Chromium under Playwright's own emulation fires no media-query change when the
+    scale is changed through CDP, so the test plays the screen: it records the view's
+    media-query listeners, changes devicePixelRatio, and fires them as the browser would.
+    """
+    view_page.evaluate(
+        """() => {
+          window.mediaListeners = [];
+          const real = window.matchMedia.bind(window);
+          window.matchMedia = (query) => {
+            const list = real(query);
+            const add = list.addEventListener.bind(list);
+            list.addEventListener = (type, callback, options) => {
+              window.mediaListeners.push({ query, callback });
+              add(type, callback, options);
+            };
+            return list;
+          };
+        }"""
+    )
+    mount(view_page, scene.overlay_state, alpha=1.0)
+    queries = view_page.evaluate("() => mediaListeners.map((l) => l.query)")
+    assert queries == ["(resolution: 1dppx)"]
+    view_page.evaluate(
+        """async () => {
+          Object.defineProperty(window, "devicePixelRatio", { get: () => 2, configurable: true });
+          mediaListeners[0].callback(new Event("change"));
+          await frames();
+        }"""
+    )
+    assert_canvas_size(view_page, OVERLAY, OVERLAY_SIDE, scene.shape, ratio=2)
+    assert_pixels_exact(view_page, OVERLAY, scene.colours())
+    queries = view_page.evaluate("() => mediaListeners.map((l) => l.query)")
+    assert queries[-1] == "(resolution: 2dppx)", "the view listens for the next change"
