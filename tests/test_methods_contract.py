@@ -267,3 +267,20 @@ def test_gradcam_default_layer_is_the_last_spatial_one(model, images):
     torch.testing.assert_close(methods.get("gradcam", model).attribute(images, 1), by_name)
     torch.testing.assert_close(by_module, by_name)
     assert by_name.min() >= 0, "Grad-CAM keeps the positive part (the paper's ReLU)"
+
+
+def test_a_layer_that_enlarges_its_input_is_not_the_default():
+    """VGG's adaptive pooling copies a small image's 2 x 2 feature map up to 7 x 7: blur, not
+    information about where. The default is the last layer before it."""
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.MaxPool2d(4),
+        nn.AdaptiveAvgPool2d(7),
+        nn.Flatten(),
+        nn.Linear(4 * 49, 3),
+    ).eval()
+    x = torch.randn(1, 3, 8, 8)
+    assert [name for name, _ in methods.spatial_layers(model, x)] == ["0", "1"]
+    assert methods.GradCAM(model).layer_for(x) == "1"
+    assert methods.GradCAM(model).layer_for(torch.randn(1, 3, 56, 56)) == "2"  # 14 -> 7

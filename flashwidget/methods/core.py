@@ -144,13 +144,16 @@ class AttributionMethod(ABC):
 
     Subclasses set ``name`` (the registry's name), ``map_space`` ("input" when maps have the
     input's shape, "layer" when they come from a layer and are upsampled to one channel), and
-    ``uses_rectifiers`` (True for guided methods, which need ReLU-like activations), and
+    ``uses_rectifiers`` (True for guided methods, which need ReLU-like activations),
+    ``iterative`` (True for methods that run the model many times for one map, SmoothGrad and
+    Integrated Gradients, which report progress and are not computed ahead of a request), and
     implement :meth:`_explain`.
     """
 
     name: ClassVar[str]
     map_space: ClassVar[str] = "input"
     uses_rectifiers: ClassVar[bool] = False
+    iterative: ClassVar[bool] = False
     call_options: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(

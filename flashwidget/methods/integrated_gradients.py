@@ -68,6 +68,7 @@ class IntegratedGradients(AttributionMethod):
     """
 
     name = "integrated_gradients"
+    iterative = True
 
     def __init__(
         self,

@@ -5,7 +5,8 @@ once with a forward hook on every submodule and keep those whose output is a fea
 (N, C, h, w) with more than one position, in the order their outputs were produced. The last
 one is the default: the deepest layer that still knows *where* (on ResNet-18, ``layer4``).
 A module that runs more than once in a forward pass (a ReLU module reused in a block) is left
-out: its "activation" would be ambiguous.
+out: its "activation" would be ambiguous; so is one that enlarges its input's feature map
+(VGG's adaptive pooling on a small image), which adds blur, not information.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[tuple[str, tu
         def record(module: nn.Module, args: object, output: object) -> None:
             calls[name] += 1
             spatial = isinstance(output, torch.Tensor) and output.ndim == 4
-            if spatial and output.shape[2] * output.shape[3] > 1:
+            if spatial and output.shape[2] * output.shape[3] > 1 and not _enlarges(args, output):
                 produced.append((name, tuple(output.shape[1:])))
 
         return record
@@ -52,6 +53,16 @@ def spatial_layers(model: nn.Module, inputs: torch.Tensor) -> list[tuple[str, tu
         for handle in handles:
             handle.remove()
     return [(name, shape) for name, shape in produced if calls[name] == 1]
+
+
+def _enlarges(args: object, output: torch.Tensor) -> bool:
+    """Whether a layer makes its feature map larger than its input's (an adaptive pooling that
+    copies VGG's 2 x 2 map of a small image up to 7 x 7): its map adds no information about
+    where, only blur, so it is not a candidate."""
+    first = args[0] if isinstance(args, tuple) and args else None
+    if not isinstance(first, torch.Tensor) or first.ndim != 4:
+        return False
+    return output.shape[2] * output.shape[3] > first.shape[2] * first.shape[3]
 
 
 def resolve_layer(model: nn.Module, layer: Layer) -> tuple[str, nn.Module]:

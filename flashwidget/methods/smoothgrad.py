@@ -6,8 +6,8 @@ input, and averages. The noise's standard deviation is given as the paper gives 
 of each image's value range (10 to 20 % works best there), not as an absolute number.
 Noise comes from a ``torch.Generator`` (seeded 0 unless one is passed), so the same call gives
 the same map and the global random state is never drawn from. Each image of a batch draws its
-noise from a stream of its own, seeded in turn from that generator, so how the samples are cut
-into passes (``internal_batch_size``) never changes the map.
+noise from a stream of its own, seeded in turn from that generator, one sample at a time, so
+how the samples are cut into passes (``internal_batch_size``) never changes the map.
 """
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ def require_fraction(value: object, name: str) -> float:
     return float(value)
 
 
+def _randn(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Standard normal noise of one image's shape, from ``generator``."""
+    return torch.randn(x.shape[1:], generator=generator, device=generator.device, dtype=x.dtype)
+
+
 class SmoothGrad(AttributionMethod):
     """Average of a base method's maps over ``samples`` noisy copies of each image.
 
@@ -55,6 +60,7 @@ class SmoothGrad(AttributionMethod):
     """
 
     name = "smoothgrad"
+    iterative = True
     call_options = frozenset({"generator"})
 
     def __init__(
@@ -105,9 +111,11 @@ class SmoothGrad(AttributionMethod):
         total: torch.Tensor | None = None
         for piece in chunks(self.samples, per_pass):
             draws = len(piece)
-            shape = (draws, *x.shape[1:])
+            # One draw per sample: torch's CPU generator fills in blocks of 16 values, so one
+            # draw of two samples differs from two draws of one when C*H*W is not a multiple
+            # of 16, and the map would depend on how samples are cut into passes.
             noise = torch.stack(
-                [torch.randn(shape, generator=g, device=g.device, dtype=x.dtype) for g in streams]
+                [torch.stack([_randn(x, g) for _ in range(draws)]) for g in streams]
             )
             noisy = (x.unsqueeze(1) + sigma * noise.to(x.device)).flatten(0, 1)
             repeated = targets.repeat_interleave(draws, dim=0)
