@@ -11,7 +11,7 @@ computed from, so that it can be tested (and reused by other views) without a fr
   (:func:`weights_fingerprint`) or the image does;
 - prefetching: after a map that needed the model, the top-k classes not cached yet for the same
   method are computed in one call, which shares a forward pass between them where the method
-  allows;
+  allows (iterative methods excepted: they would hold the kernel for seconds);
 - what the view needs to offer methods: which ones this model cannot run, and why, and the
   layers Grad-CAM can read.
 """
@@ -258,7 +258,14 @@ class Explorer:
         return Shown(target=index, map=result.maps[0, 0], logits=result.logits[0])
 
     def prefetch(self, name: str, options: Mapping[str, Any]) -> None:
-        """Compute the top-k classes' maps not cached yet, in one call."""
+        """Compute the top-k classes' maps not cached yet, in one call.
+
+        Iterative methods (SmoothGrad, Integrated Gradients) are not prefetched: their maps
+        take tens of passes each, and computing four of them ahead would hold the kernel for
+        seconds that a user's next click would wait out.
+        """
+        if self.method(name, options).iterative:
+            return
         key = options_key(options)
         missing = [c for c in self.top_classes if (c, name, key) not in self._cache]
         if not missing:

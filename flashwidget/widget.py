@@ -572,6 +572,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         if (
             not isinstance(target, int) or self._explorer.cached(target, method, options) is None
         ) and self.step_index == LATEST:  # a snapshot on show keeps its status line
+            self.set_trait("compute_ms", 0.0)  # the last map's time would read as this one's
             self._say(f"Computing the map ({METHOD_LABELS.get(method, method)})...")
         shown = self._explorer.show(target, method, options, progress=self._progress)
         if shown.logits is not None:

@@ -39,14 +39,20 @@ export function methodMenu({ model, send, listen, signal }) {
       step: String(spec.step ?? 1),
       value: String(current ?? spec.default),
     });
+    const commit = () => {
+      const value = Number(input.value);
+      // Rebuilding the inputs can fire a change on the old one: send only what is new.
+      if (input.value !== "" && value !== (model.get("method_options")[spec.name] ?? spec.default)) {
+        setOption(spec.name, value);
+      }
+    };
+    // A typed number counts once the field is left or Enter is pressed; the spin arrows
+    // commit at once.
+    input.addEventListener("change", commit, { signal });
     input.addEventListener(
-      "change",
-      () => {
-        const value = Number(input.value);
-        // Rebuilding the inputs can fire a change on the old one: send only what is new.
-        if (value !== (model.get("method_options")[spec.name] ?? spec.default)) {
-          setOption(spec.name, value);
-        }
+      "keydown",
+      (event) => {
+        if (event.key === "Enter") commit();
       },
       { signal },
     );

@@ -211,3 +211,10 @@ def test_explorer_follows_training_on_a_mirror(tiny) -> None:
     with torch.no_grad():
         tiny.head.bias.add_(1.0)  # the live model changes; the mirror waits for the next copy
     assert explorer.show(3, "gradient", {}).map.shape == (3, SIDE, SIDE)
+
+
+def test_iterative_methods_are_not_prefetched(widget, calls) -> None:
+    widget.method = "smoothgrad"
+    widget.method_options = {"samples": 2}
+    assert [name for _, name, _ in calls] == ["smoothgrad", "smoothgrad"]  # defaults, then 2
+    assert all(not isinstance(target, list) for target, _, _ in calls)

@@ -1,7 +1,8 @@
 """End to end, as a user meets it: the quickstart notebook in JupyterLab and in Notebook 7.
 
 Each test starts the real server on loopback, opens ``examples/quickstart.ipynb`` in headless
-Chromium, runs all cells, then uses the controls (class, guided, alpha) and checks both sides:
+Chromium, runs all cells, then uses the controls (class, method and its options, alpha, compare
+mode) and checks both sides:
 the pixels on the canvas and the widget's state in the kernel. The quickstart displays the
 widget twice, so every step also checks that the second view follows the first.
 
@@ -31,6 +32,9 @@ from harness import (
     wait_for_kernel_idle,
 )
 from playwright.sync_api import Page, expect
+
+from flashwidget.colormaps import colormap_lut
+from flashwidget.pixels import clip_scale, map_levels
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "examples" / "quickstart.ipynb"
 VIEW = ".flashwidget"
@@ -64,12 +68,20 @@ def overlay(page: Page, index: int, shape: tuple[int, int]) -> np.ndarray:
     return canvas_pixels(page, f"{VIEW} >> nth={index} >> .fw-overlay", shape[1], shape[0])
 
 
-def expected_map_colours(kernel: KernelClient) -> np.ndarray:
-    """The current map coloured in Python, from the bytes the widget sent and its colormap."""
+def kernel_values(kernel: KernelClient, trait: str) -> np.ndarray:
+    """A map the widget sent (float32 values), as an (H, W) array."""
     height, width = kernel.eval("w.map_shape")
-    levels = np.frombuffer(bytes.fromhex(kernel.eval("w.map_bytes.hex()")), dtype=np.uint8)
-    lut = np.frombuffer(bytes.fromhex(kernel.eval("w.lut_bytes.hex()")), dtype=np.uint8)
-    return lut.reshape(256, 4)[levels].reshape(height, width, 4)
+    raw = bytes.fromhex(kernel.eval(f"w.{trait}.hex()"))
+    return np.frombuffer(raw, dtype="<f4").reshape(height, width)
+
+
+def expected_map_colours(kernel: KernelClient, trait: str = "map_values") -> np.ndarray:
+    """A map coloured in Python, from the values the widget sent, with the widget's sign, clip
+    and colormap, on its own scale."""
+    values = kernel_values(kernel, trait)
+    sign, clip = kernel.eval("w.sign"), kernel.eval("w.clip_percentile")
+    levels = map_levels(values, sign, clip_scale([values], sign, clip))
+    return colormap_lut(kernel.eval("w.colormap"))[levels]
 
 
 def wait_for_new_pixels(page: Page, before: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -115,15 +127,41 @@ def test_quickstart_runs_and_every_control_reaches_both_sides(
     expect(view(page, 1).locator(".fw-class")).to_have_value(str(second))
     np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
 
-    # The guided toggle: guided backprop in the kernel, a different map on the canvas.
+    # Another method: guided backprop in the kernel, a different map on the canvas.
     before = overlay(page, 0, shape)
-    first.locator(".fw-guided").check()
-    expect(first.locator(".fw-status")).to_contain_text("guided backprop")
+    first.locator(".fw-method").select_option("guided_backprop")
+    expect(first.locator(".fw-status")).to_contain_text("Guided backprop")
     settle(page)
-    assert kernel.eval("w.guided") is True
+    assert kernel.eval("w.method") == "guided_backprop"
     wait_for_new_pixels(page, before, shape)
-    expect(view(page, 1).locator(".fw-guided")).to_be_checked()
+    expect(view(page, 1).locator(".fw-method")).to_have_value("guided_backprop")
     np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
+
+    # A method with an option set in the view: Integrated Gradients with 8 steps.
+    before = overlay(page, 0, shape)
+    first.locator(".fw-method").select_option("integrated_gradients")
+    slow = 120_000  # Integrated Gradients runs 50 passes on a 2-core CPU
+    expect(first.locator(".fw-status")).to_contain_text("Integrated Gradients,", timeout=slow)
+    settle(page)
+    steps = first.locator(".fw-option-steps")
+    steps.fill("8")
+    steps.press("Enter")
+    expect(first.locator(".fw-status")).to_contain_text(
+        "Integrated Gradients (steps=8)", timeout=slow
+    )
+    settle(page)
+    assert kernel.eval("w.method_options") == {"steps": 8}
+    wait_for_new_pixels(page, before, shape)
+    np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
+    expect(view(page, 1).locator(".fw-option-steps")).to_have_value("8")
+
+    # The sign, in the browser alone: the kernel only hears the value.
+    first.locator(".fw-sign").select_option("positive")
+    settle(page)
+    assert kernel.eval("w.sign") == "positive"
+    np.testing.assert_array_equal(overlay(page, 0, shape), expected_map_colours(kernel))
+    first.locator(".fw-sign").select_option("absolute")
+    settle(page)
 
     # Alpha 0 shows the input image alone, in both views.
     first.locator(".fw-alpha").fill("0")
@@ -143,6 +181,21 @@ def test_quickstart_runs_and_every_control_reaches_both_sides(
     # A colormap chosen in Python reaches the views' menus; nothing went wrong on either side.
     kernel.run("w.colormap = 'magma'")
     expect(first.locator(".fw-colormap")).to_have_value("magma")
+    assert kernel.eval("w.error") == ""
+    assert page.errors == []
+
+    # Compare mode: Integrated Gradients beside Grad-CAM, each on its own scale.
+    first.locator(".fw-alpha").fill("1")
+    first.locator(".fw-compare").select_option("method")
+    expect(first.locator(".fw-compare-b")).to_have_count(1, timeout=slow)
+    expect(first.locator(".fw-status")).to_contain_text("Integrated Gradients (steps=8)")
+    settle(page)
+    assert kernel.eval("w.compare") == "method" and kernel.eval("w.compare_caption") == "Grad-CAM"
+    expect(first.locator("figcaption").nth(1)).to_have_text("Grad-CAM")
+    for side, trait in (("a", "map_values"), ("b", "compare_values")):
+        drawn = canvas_pixels(page, f"{VIEW} >> nth=0 >> .fw-compare-{side}", shape[1], shape[0])
+        np.testing.assert_array_equal(drawn, expected_map_colours(kernel, trait))
+    expect(view(page, 1).locator(".fw-compare-b")).to_have_count(1)
     assert kernel.eval("w.error") == ""
     assert page.errors == []
 
