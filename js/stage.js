@@ -26,6 +26,7 @@ export function stage({ model, listen, signal }, look) {
   const overlay = figure("fw-overlay");
   const panels = [0, 1, 2, 3].map(() => figure());
   const pair = [figure("fw-compare-a"), figure("fw-compare-b")];
+  for (const { element: shown } of pair) shown.className = "fw-pair";
   const scaleNote = h("div", { className: "fw-scale-note" });
 
   const imageOf = memo(clampedView);

@@ -41,5 +41,6 @@ def test_first_map_example_gives_the_promised_shape(tmp_path, monkeypatch):
 
 def test_widget_example_shows_what_it_says():
     widget = run_example("fw.demo()")["w"]
-    assert widget.target == 652 and widget.guided and widget.error == ""
-    assert widget.status.startswith("military uniform (class 652): guided backprop")
+    assert widget.target == 652 and widget.method == "integrated_gradients"
+    assert widget.error == "" and widget.compare_caption == "Grad-CAM"
+    assert widget.status.startswith("military uniform (class 652): Integrated Gradients (steps=16)")

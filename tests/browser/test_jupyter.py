@@ -201,6 +201,8 @@ def test_quickstart_runs_and_every_control_reaches_both_sides(
 
     screenshot = os.environ.get("FLASHWIDGET_SCREENSHOT")
     if server.app == "lab":
+        kernel.run("w.alpha = 0.6")  # the photo under the maps, for the README's picture
+        expect(first.locator(".fw-alpha")).to_have_value("0.6")
         path = Path(screenshot) if screenshot else tmp_path / "widget.png"
         first.screenshot(path=str(path))
         assert path.stat().st_size > 10_000
