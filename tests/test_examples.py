@@ -35,7 +35,7 @@ def test_marimo_example_runs_as_a_script():
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "mortarboard (class 667): gradients" in result.stdout
+    assert "mortarboard (class 667): Gradient, max |value| over channels" in result.stdout
 
 
 def test_training_notebook_shows_maps_moving_onto_the_object():

@@ -206,3 +206,37 @@ def test_quickstart_runs_and_every_control_reaches_both_sides(
         path = Path(screenshot) if screenshot else tmp_path / "widget.png"
         first.screenshot(path=str(path))
         assert path.stat().st_size > 10_000
+
+
+RECORD_CALLS = """
+from flashwidget.methods import AttributionMethod
+engine_calls = []
+_explain = AttributionMethod.explain
+def _recorded(self, inputs, target=None, **options):
+    engine_calls.append([self.name, target])
+    return _explain(self, inputs, target, **options)
+AttributionMethod.explain = _recorded
+w.method = "smoothgrad"
+engine_calls.clear()
+"""
+
+
+def test_a_newer_request_supersedes_one_that_has_not_started(
+    kernel_and_page: tuple[KernelClient, Page],
+) -> None:
+    """While a slow map is computed, two more classes are picked in the view: the kernel
+    computes the slow one, then only the last pick, never the one in between."""
+    kernel, page = kernel_and_page
+    kernel.run(RECORD_CALLS)
+    first = view(page, 0)
+    expect(first.locator(".fw-method")).to_have_value("smoothgrad")
+    shown = {p["index"] for p in kernel.eval("w.predictions")}
+    slow, skipped, last = [i for i in range(1000) if i not in shown][:3]
+    search = first.locator(".fw-search")
+    for target in (slow, skipped, last):  # each pick while the kernel is busy with the first
+        search.fill(str(target))
+        search.press("Enter")
+    expect(first.locator(".fw-status")).to_contain_text(f"(class {last})", timeout=120_000)
+    settle(page)
+    assert kernel.eval("engine_calls") == [["smoothgrad", slow], ["smoothgrad", last]]
+    assert kernel.eval("w.target") == last and kernel.eval("w.error") == ""
