@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Jupyter refuses to run as root without being told; containers often do.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: demo test lint format bench bench-widget clean
+.PHONY: demo test test-fast lint format bench bench-widget clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ test: $(STAMP)
 	$(BIN)/python js/build.py --check
 	node --test js/
 	$(BIN)/python -m pytest
+
+# The edit-test loop: everything but the browser tests (about a third of the time). make test
+# and CI still run everything.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python js/build.py --check
+	node --test js/
+	$(BIN)/python -m pytest -m "not browser"
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -138,8 +138,9 @@ class Timeline:
 class TrainingCallback:
     """Call ``widget.update`` from a training loop or a library's callback hooks.
 
-    Works as a plain callable (``callback(step)``) and, by duck typing, as a PyTorch Lightning
-    callback (``Trainer(callbacks=[TrainingCallback(w)])``) without importing Lightning: it
+    Works as a plain callable (``callback(step)``, which updates on every ``every``-th call)
+    and, by duck typing, as a PyTorch Lightning callback
+    (``Trainer(callbacks=[TrainingCallback(w)])``) without importing Lightning: it
     updates after every ``every`` training batches and at the end of each epoch, labelled with
     the trainer's global step. The widget's own rate limit still applies.
     """
@@ -148,8 +149,13 @@ class TrainingCallback:
         require_positive_int(every, "every", "batches")
         self.widget = widget
         self.every = every
+        self._calls = 0
 
     def __call__(self, step: Any = None) -> bool:
+        """Count a training step; update the widget on every ``every``-th call."""
+        self._calls += 1
+        if self._calls % self.every:
+            return False
         return self.widget.update(step=step)
 
     def on_train_batch_end(

@@ -24,6 +24,9 @@ update on a training thread never interleave.
 
 from __future__ import annotations
 
+import difflib
+import inspect
+import math
 import pathlib
 import threading
 import time
@@ -39,6 +42,7 @@ from torch import nn
 
 from flashwidget import methods, models
 from flashwidget.checks import require_positive_int
+from flashwidget.class_index import ClassIndex
 from flashwidget.colormaps import colormap_lut, colormap_names
 from flashwidget.explorer import OPTION_SPECS, Explorer, Shown, check_options
 from flashwidget.inputs import as_image_batch
@@ -103,6 +107,35 @@ def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | 
     return None
 
 
+class ClassTarget(traitlets.Int):
+    """A class index that may also be set by name (``w.target = "bow tie"``), resolved through
+    the widget's class names as the constructor resolves ``target=``."""
+
+    def validate(self, obj: Any, value: Any) -> int:
+        if isinstance(value, str):
+            names = getattr(obj, "labels", None)
+            if not names:
+                raise traitlets.TraitError(
+                    f"{self.name}={value!r} is a class name, and the widget has no class names "
+                    "yet; pass labels=[...] or give the class index"
+                )
+            try:
+                value = ClassIndex(names)[value]
+            except KeyError as error:
+                raise traitlets.TraitError(str(error)) from None
+        return super().validate(obj, value)
+
+
+class FiniteFloat(traitlets.Float):
+    """A float in [min, max] that is not NaN (which compares false with both bounds)."""
+
+    def validate(self, obj: Any, value: Any) -> float:
+        value = super().validate(obj, value)
+        if not math.isfinite(value):
+            raise traitlets.TraitError(f"{self.name} must be a finite number; got {value!r}")
+        return value
+
+
 def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> str:
     """How a map was made, in the words of the status line."""
     described = METHOD_LABELS.get(method, method)
@@ -155,7 +188,9 @@ class SaliencyWidget(anywidget.AnyWidget):
     _css = STATIC / "widget.css"
 
     # Set from the browser or from Python: what to compute.
-    target = traitlets.Int(0, help="index of the class explained").tag(sync=True)
+    target = ClassTarget(0, help="index (or, from Python, name) of the class explained").tag(
+        sync=True
+    )
     method = traitlets.Unicode("gradient", help="an attribution method's registry name").tag(
         sync=True
     )
@@ -177,7 +212,7 @@ class SaliencyWidget(anywidget.AnyWidget):
     compare_method = traitlets.Unicode("gradcam", help="the second method, with its defaults").tag(
         sync=True
     )
-    compare_target = traitlets.Int(0, help="the second class").tag(sync=True)
+    compare_target = ClassTarget(0, help="the second class").tag(sync=True)
     # Set from the browser or from Python: only the look, applied in the browser.
     sign = traitlets.Enum(
         SIGNS,
@@ -185,14 +220,14 @@ class SaliencyWidget(anywidget.AnyWidget):
         help="which sign of the map to show; 'all' shows both "
         "on a diverging colormap centred at zero",
     ).tag(sync=True)
-    clip_percentile = traitlets.Float(
+    clip_percentile = FiniteFloat(
         DEFAULT_CLIP,
         min=50.0,
         max=100.0,
         help="the percentile of the map's magnitudes at the "
         "top of the colour scale; larger values are clipped",
     ).tag(sync=True)
-    alpha = traitlets.Float(0.5, min=0.0, max=1.0, help="opacity of the map").tag(sync=True)
+    alpha = FiniteFloat(0.5, min=0.0, max=1.0, help="opacity of the map").tag(sync=True)
     colormap = traitlets.Unicode("viridis", help="a matplotlib colormap name").tag(sync=True)
     view = traitlets.Enum(VIEWS, default_value="overlay").tag(sync=True)
 
@@ -278,6 +313,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             if transform is not None:
                 raise TypeError("pass torchvision weights as weights= or transform=, not both")
             transform = weights
+        self._refuse_unknown_arguments(kwargs)
         require_positive_int(top_k, "top_k")
         require_positive_int(cache_size, "cache_size")
         self._active = False  # map requests wait until the model and image are in place
@@ -316,6 +352,26 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._active = True
         self.on_msg(self._on_front_end_message)
         self.set_image(models.sample_image() if image is None else image, target=target)
+
+    @classmethod
+    def _refuse_unknown_arguments(cls, kwargs: dict[str, Any]) -> None:
+        """A misspelt option (``guidd=True``) must not be silently ignored: traitlets would
+        accept any keyword. Allowed are the constructor's own and the settable traits."""
+        settable = {
+            name
+            for name, trait in cls.class_traits().items()
+            if not trait.read_only and not name.startswith("_")
+        }
+        unknown = sorted(set(kwargs) - settable)
+        if unknown:
+            own = list(inspect.signature(cls.__init__).parameters)[1:-1]
+            known = sorted(settable | set(own))
+            hints = {name: difflib.get_close_matches(name, known, n=3) for name in unknown}
+            described = "; ".join(
+                f"{name!r} (did you mean {', '.join(close)}?)" if close else repr(name)
+                for name, close in hints.items()
+            )
+            raise TypeError(f"SaliencyWidget got unexpected keyword argument(s) {described}")
 
     # Public API ---------------------------------------------------------------------------
 
@@ -503,20 +559,21 @@ class SaliencyWidget(anywidget.AnyWidget):
 
         An exception here would only reach the kernel's log and leave the browser showing the
         refused value, so the refusal goes to ``status`` and the current values are sent back.
-        A message with any bad value is refused whole (traitlets rolls the others back).
+        A message with any bad value, or with any trait only Python may set, is refused whole:
+        none of its values is applied (traitlets rolls back the ones it had set).
         """
         read_only = sorted(
             name for name in sync_data if name in self.keys and name not in FRONT_END_WRITABLE
         )
-        accepted = {name: v for name, v in sync_data.items() if name not in read_only}
+        if read_only:
+            self._refuse(sorted(sync_data), f"{', '.join(read_only)} can only be set by Python")
+            return
         try:
-            super().set_state(accepted)
+            super().set_state(sync_data)
         except traitlets.TraitError as error:
-            self._refuse(sorted(accepted), str(error))
+            self._refuse(sorted(sync_data), str(error))
         else:
-            if read_only:
-                self._refuse(read_only, f"{', '.join(read_only)} can only be set by Python")
-            elif self.status.startswith(REFUSED):  # a good change ends an earlier refusal's notice
+            if self.status.startswith(REFUSED):  # a good change ends an earlier refusal's notice
                 self.set_trait("status", self._last_status)
 
     def _on_front_end_message(self, _: Any, content: Any, buffers: list) -> None:

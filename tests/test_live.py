@@ -241,12 +241,12 @@ def test_a_bad_step_index_from_the_browser_is_refused() -> None:
 def test_training_callback_updates_from_loops_and_lightning_hooks() -> None:
     widget = make_widget(Net().eval(), update_interval=0)
     callback = TrainingCallback(widget, every=2)
-    assert callback("loop step") is True
+    assert [callback(f"loop step {i}") for i in range(1, 5)] == [False, True, False, True]
     trainer = mock.Mock(global_step=7, current_epoch=0)
     for batch_idx in range(4):
         callback.on_train_batch_end(trainer, None, None, None, batch_idx)
     callback.on_train_epoch_end(trainer, None)
-    assert widget.steps == ["loop step", "7", "7", "epoch 0"]
+    assert widget.steps == ["loop step 2", "loop step 4", "7", "7", "epoch 0"]
     with pytest.raises(ValueError, match="every must be a positive int"):
         TrainingCallback(widget, every=0)
 

@@ -286,7 +286,10 @@ def test_requests_are_served_in_order(widget: SaliencyWidget, tiny: Tiny) -> Non
     [
         ({"target": 5000}, "out of range"),
         ({"target": -1}, "out of range"),
-        ({"target": "abc"}, "expected an int"),
+        ({"target": "abc"}, "no class matches 'abc'"),
+        ({"target": 2.5}, "expected an int"),
+        ({"alpha": float("nan")}, "alpha must be a finite number"),
+        ({"clip_percentile": float("nan")}, "clip_percentile must be a finite number"),
         ({"target": True}, "class index"),
         ({"colormap": "nope"}, "unknown colormap"),
         ({"alpha": 2.0}, "alpha"),
@@ -546,3 +549,39 @@ def test_css_is_scoped_under_one_class() -> None:
     rules = [block.split("{")[0] for block in css.split("}") if "{" in block]
     selectors = [s.strip() for rule in rules for s in rule.split("*/")[-1].split(",")]
     assert selectors and all(s.startswith(".flashwidget") for s in selectors), selectors
+
+
+def test_unknown_keyword_arguments_are_refused_with_close_matches(tiny: Tiny) -> None:
+    with pytest.raises(TypeError, match=r"'colormp' \(did you mean colormap"):
+        SaliencyWidget(tiny, tiny_input(), labels=LABELS, colormp="magma")
+    with pytest.raises(TypeError, match="'guidd'"):
+        SaliencyWidget(tiny, tiny_input(), labels=LABELS, guidd=True)
+    with pytest.raises(TypeError, match=r"'methd' \(did you mean method"):
+        SaliencyWidget(tiny, tiny_input(), labels=LABELS, methd="gradcam")
+    with pytest.raises(TypeError, match="'status'"):  # read-only: not settable either
+        SaliencyWidget(tiny, tiny_input(), labels=LABELS, status="x")
+    shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, method="gradcam", alpha=0.3)
+    assert (shown.method, shown.alpha) == ("gradcam", 0.3)
+
+
+def test_classes_can_be_set_by_name_from_python(widget: SaliencyWidget) -> None:
+    widget.target = "thing 7"
+    assert widget.target == 7 and "thing 7 (class 7)" in widget.status
+    widget.compare_target = "thing 2"
+    assert widget.compare_target == 2
+    with pytest.raises(traitlets.TraitError, match="no class matches 'nothing'"):
+        widget.target = "nothing"
+
+
+def test_nan_alpha_is_refused_from_python(widget: SaliencyWidget) -> None:
+    with pytest.raises(traitlets.TraitError, match="finite"):
+        widget.alpha = float("nan")
+    assert widget.alpha == 0.5
+
+
+def test_a_message_with_a_read_only_trait_is_refused_whole(widget: SaliencyWidget) -> None:
+    target = widget.target
+    other = next(i for i in range(10) if i != target)
+    from_browser(widget, target=other, status="x")
+    assert widget.target == target, "the writable part must not be applied either"
+    assert widget.status == REFUSED + "status can only be set by Python"

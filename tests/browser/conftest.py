@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from harness import launch_chromium
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
 
+HERE = Path(__file__).resolve().parent
+
 # Where the widget's code runs: anywidget loads the bundle from a blob: URL.
 OUR_CODE = ("blob:", "anywidget", "flashwidget")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test in this folder ``browser``: ``make test-fast`` leaves them out."""
+    for item in items:
+        if HERE in Path(item.fspath).resolve().parents:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture(scope="session")
