@@ -3,8 +3,12 @@
 ``SaliencyWidget`` holds traits and the public API; this plain object holds what they are
 computed from, so that it can be tested (and reused by other views) without a front end:
 
-- the input (one image, on the CPU) and the model it is explained with: the user's model, or
-  from the first ``follow_training()`` on, a private mirror of it (see :mod:`flashwidget.live`);
+- the input (one image, on the CPU) and the model it is explained with: always a private copy
+  of the user's model (see :mod:`flashwidget.live`), so that nothing the widget does (eval
+  mode for a forward pass, Grad-CAM's hook) is ever seen by the user's model, even by a
+  training step running in another thread. The copy follows the live weights whenever they
+  change (:func:`weights_fingerprint`), until ``follow_training()`` is called: from then on
+  only when the training loop says its weights are whole;
 - one instance of each attribution method in use, built from the registry with its options;
 - a least-recently-used cache of full maps, keyed by (class, method, options), so switching
   back to a map seen before costs nothing, and its invalidation when the weights change
@@ -145,8 +149,7 @@ class Explorer:
     """Maps of one image for any class and method, cached, for one model.
 
     Args:
-        model: the classifier; never changed, and not run at all once ``follow_training()`` has
-            been called (the mirror is run instead).
+        model: the classifier; only read (its weights copied), never run.
         labels: class names, one per class, or ``None``.
         output_fn: picks the logits out of a model output that is not a tensor.
         top_k: how many of the best classes to prefetch.
@@ -169,6 +172,7 @@ class Explorer:
         self.input: torch.Tensor | None = None
         self.top_classes: list[int] = []
         self._mirror = WeightsMirror(model)
+        self._built_on: nn.Module | None = None
         self.following = False
         self._cache = _LRU(cache_size)
         self._fingerprint: tuple | None = None
@@ -178,8 +182,15 @@ class Explorer:
 
     @property
     def model(self) -> nn.Module:
-        """The model maps are computed with: the mirror once training is followed."""
-        return self._mirror.model if self.following else self.live
+        """The private copy of the model that maps are computed with, made on first use."""
+        if self._mirror.model is None:
+            self._copy_weights()
+        return self._mirror.model
+
+    @property
+    def copy_note(self) -> str:
+        """How the private copy was made, when it could not be an ordinary deep copy."""
+        return self._mirror.note
 
     # State --------------------------------------------------------------------------------
 
@@ -194,29 +205,37 @@ class Explorer:
         self._cache.clear()
         self.top_classes = []
 
-    def follow_training(self) -> None:
-        """Copy the live weights into the mirror and compute on the mirror from now on."""
+    def _copy_weights(self) -> None:
+        """Bring the private copy up to the live weights; what was computed before is stale."""
         mirror = self._mirror.refresh()
-        if any(method.model is not mirror for method in self._methods.values()):
+        self._fingerprint = weights_fingerprint(self.live)
+        if mirror is not self._built_on:  # a new copy: the methods must be built on it
             self._methods.clear()
             self._notes.clear()
             self._layers.clear()
-        self.following = True
+            self._built_on = mirror
         self.forget()
 
-    def forget_if_weights_changed(self) -> None:
-        """Empty the cache when the live model's weights changed since the last map."""
-        if self.following:  # the mirror changes only in follow_training(), which forgets
-            return
-        fingerprint = weights_fingerprint(self.live)
-        if fingerprint != self._fingerprint:
-            self._fingerprint = fingerprint
-            self.forget()
+    def follow_training(self) -> None:
+        """Copy the live weights now, and from now on only when this is called again: the
+        training loop decides when its weights are whole."""
+        self._copy_weights()
+        self.following = True
 
-    def reset_fingerprint(self) -> None:
-        """Make the next map recompute, whatever the weights: for writes the fingerprint
-        cannot see."""
-        self._fingerprint = None
+    def forget_if_weights_changed(self) -> None:
+        """Copy the live weights again if they changed since the last copy (not once training
+        is followed: then only ``follow_training()`` copies)."""
+        if self.following:
+            return
+        if self._fingerprint is None or weights_fingerprint(self.live) != self._fingerprint:
+            self._copy_weights()
+
+    def recopy(self) -> None:
+        """Make a new private copy of the whole model now: for changes the
+        fingerprint cannot see (writes through ``.data``, attributes that are not parameters or
+        buffers)."""
+        self._mirror.model = None
+        self._copy_weights()
 
     # Maps ---------------------------------------------------------------------------------
 

@@ -30,20 +30,24 @@ from flashwidget.checks import require_positive_int
 
 
 class WeightsMirror:
-    """A private copy of a model whose weights are refreshed from the live model on request."""
+    """A private copy of a model whose weights are refreshed from the live model on request.
+
+    ``note`` says, for the status line, when the copy could not be an ordinary deep copy.
+    """
 
     def __init__(self, live: nn.Module) -> None:
         self._live = live
         self.model: nn.Module | None = None
+        self.note = ""
 
     def refresh(self) -> nn.Module:
         """Copy the live model's parameters and buffers into the mirror; return the mirror.
 
-        The first call (or a change of the live model's structure) deep-copies the model; later
+        The first call (or a change of the live model's structure) copies the model; later
         calls copy values in place, which allocates nothing.
         """
         if self.model is None or not self._same_structure():
-            self.model = _detached_copy(self._live)
+            self.model, self.note = private_copy(self._live)
             return self.model
         with torch.no_grad():
             for mine, theirs in zip(
@@ -62,12 +66,62 @@ class WeightsMirror:
         )
 
 
-def _detached_copy(model: nn.Module) -> nn.Module:
-    """A deep copy whose parameters have no ``.grad``: the mirror never needs the live grads."""
-    mirror = copy.deepcopy(model)
+def private_copy(model: nn.Module) -> tuple[nn.Module, str]:
+    """A copy of ``model`` to compute on, and a note saying how it was made when not plainly.
+
+    A deep copy first. Models that refuse one (an attribute holding a lock, or an activation
+    tensor kept from the last forward pass, which autograd will not copy) are copied module by
+    module instead: new module objects of the same classes, parameters and buffers cloned,
+    every other attribute shared with the live model. Either way the copy keeps no ``.grad``
+    and none of the user's own hooks, which would otherwise run on the widget's forward passes
+    and, say, overwrite the activations a feature-extraction hook collects for the user; hooks
+    that torch registers itself (weight_norm, spectral_norm) are kept, as the model needs them.
+    """
+    try:
+        mirror, note = copy.deepcopy(model), ""
+    except Exception as error:
+        mirror = _module_by_module(model, {})
+        note = (
+            f"the model cannot be deep-copied ({type(error).__name__}: {error}), so the widget "
+            "copied it module by module, sharing its other attributes"
+        )
+    for module in mirror.modules():
+        _drop_users_hooks(module)
     for parameter in mirror.parameters():
         parameter.grad = None
-    return mirror
+    return mirror, note
+
+
+def _module_by_module(module: nn.Module, done: dict[int, nn.Module]) -> nn.Module:
+    """Copy the module tree, keeping modules that appear twice shared (``done`` by id)."""
+    if id(module) in done:
+        return done[id(module)]
+    clone = copy.copy(module)  # a new object with its own __dict__, sharing the values
+    done[id(module)] = clone
+    clone._parameters = {
+        name: None if p is None else nn.Parameter(p.detach().clone(), p.requires_grad)
+        for name, p in module._parameters.items()
+    }
+    clone._buffers = {
+        name: None if b is None else b.detach().clone() for name, b in module._buffers.items()
+    }
+    clone._modules = {
+        name: None if child is None else _module_by_module(child, done)
+        for name, child in module._modules.items()
+    }
+    return clone
+
+
+def _drop_users_hooks(module: nn.Module) -> None:
+    """Give ``module`` its own hook tables, keeping only the hooks torch itself registered."""
+    for name, table in list(vars(module).items()):
+        if name.endswith("hooks") and isinstance(table, dict):
+            kept = type(table)(
+                (key, hook)
+                for key, hook in table.items()
+                if getattr(hook, "__module__", "") and hook.__module__.startswith("torch.")
+            )
+            setattr(module, name, kept)
 
 
 def _named_tensors(model: nn.Module) -> Iterator[tuple[str, torch.Tensor]]:

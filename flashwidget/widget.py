@@ -11,13 +11,14 @@ methods, the cache and prefetch, the weights fingerprint, the training mirror) l
 
 Maps are computed synchronously, on the thread that delivers the widget's messages (the kernel's
 main thread), one request at a time and in arrival order, so the map shown is always the one
-for the latest request. A worker thread was not used because it would run the user's model
-concurrently with the user's own cells: the engine switches modules to eval mode for its forward
-pass, which would leak into a training step running at that moment.
+for the latest request. Requests that arrive while a map is computed wait, and ipywidgets
+merges them, so the newest choice supersedes one that has not started.
 
-Training: ``update()``, called from a training loop (on its thread), copies the weights into a
-private mirror of the model and computes the current map there; from then on every map comes
-from the mirror, so the widget never touches the model being trained (see :mod:`flashwidget.live`).
+Every map is computed on a private copy of the model (see :mod:`flashwidget.explorer`), so the
+widget never runs the user's model, and nothing it does there (eval mode, hooks) can reach a
+training step running in another thread. Training: ``update()``, called from a training loop (on
+its thread), copies the weights into that copy at a moment the loop chose and computes the
+current map; from then on the copy changes only in ``update()``.
 One lock serialises all computing, so a browser request answered on the kernel's thread and an
 update on a training thread never interleave.
 """
@@ -418,15 +419,18 @@ class SaliencyWidget(anywidget.AnyWidget):
     def refresh(self) -> None:
         """Forget every cached map and recompute the current one with the model as it is now.
 
-        Weight changes are noticed on their own (see
-        :func:`flashwidget.explorer.weights_fingerprint`); call this after changes that cannot
-        be, such as writes through ``parameter.data``. Once ``update()`` has been used, this is
-        ``update(force=True)``: call it when no other thread is changing the weights.
+        Maps are computed on a private copy of the model. Weight changes reach it on their own
+        (see :func:`flashwidget.explorer.weights_fingerprint`); call this after changes that
+        cannot be seen that way, such as writes through ``parameter.data`` or a changed
+        attribute that is not a parameter or buffer: it copies the whole model again. Once
+        ``update()`` has been used, this also does ``update(force=True)``: call it when no
+        other thread is changing the weights.
         """
+        with self._lock:
+            self._explorer.recopy()
         if self._explorer.following:
             self.update(force=True)
             return
-        self._explorer.reset_fingerprint()
         self._update()
 
     def update(self, step: Any = None, *, force: bool = False) -> bool:
@@ -454,7 +458,11 @@ class SaliencyWidget(anywidget.AnyWidget):
             return False
         try:
             self._rate.mark()
-            self._explorer.follow_training()
+            try:
+                self._explorer.follow_training()
+            except Exception as error:  # never an exception in the user's training loop
+                self._show_error(f"could not copy the model's weights: {_describe(error)}")
+                return False
             label = str(len(self._timeline) if step is None else step)
             return self._explain(record_step=label)
         finally:
@@ -760,10 +768,12 @@ class SaliencyWidget(anywidget.AnyWidget):
             self.set_trait("compute_ms", (time.perf_counter() - started) * 1000)
             self.set_trait("error", "")
             cached = shown.cached and (compared is None or compared.cached)
+            note = f" (note: {explorer.copy_note})" if explorer.copy_note else ""
             self._say(
                 f"{step}{label} (class {self.target}): "
                 f"{_describe_method(self.method, self.method_options, self.take_max)}"
                 + (", from cache" if cached else "")
+                + note
             )
 
     def _publish_compared(self, compared: Shown | None) -> None:

@@ -340,3 +340,57 @@ def test_training_in_a_thread_never_mixes_steps_into_one_map() -> None:
     assert all(len(values) == 1 for _, values in live + mirrored)  # no map mixed two steps
     with torch.no_grad():
         assert all(float(p.flatten()[0]) == pytest.approx(0.025) for p in model.parameters())
+
+
+class KeepsALock(nn.Module):
+    """Refuses a deep copy twice over: a lock, and the last activation kept as an attribute."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.net = Net()
+        self.last: torch.Tensor | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        with self.lock:
+            self.last = self.net(x)
+        return self.last
+
+
+def test_a_model_that_cannot_be_deep_copied_is_still_followed() -> None:
+    torch.manual_seed(0)
+    model = KeepsALock().train()
+    model(image().unsqueeze(0))  # now holds a non-leaf tensor: no deep copy possible
+    collected: list[torch.Tensor] = []  # a feature-extraction hook, as users write them
+    model.net.body[0].register_forward_hook(lambda m, a, out: collected.append(out))
+    widget = make_widget(model, update_interval=0)
+    assert widget.error == "" and "copied it module by module" in widget.status
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    for _ in range(2):
+        loss = model(image().unsqueeze(0)).logsumexp(1).sum()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        assert widget.update(step="s", force=True)  # never raises into the loop
+    assert len(collected) == 2, "the widget's forward passes must not run the user's hook"
+    expected = Backprop(model).calculate_gradients(image(), widget.target)
+    torch.testing.assert_close(widget.gradients, expected)
+
+
+def test_the_live_model_is_never_run_even_before_update() -> None:
+    """Without update(), a thread training the model must still never see the widget's eval
+    switch or hooks: the widget computes on its own copy from the start."""
+    torch.manual_seed(0)
+    model = Net().train()
+    runs: list[bool] = []
+    model.register_forward_pre_hook(lambda module, args: runs.append(module.training))
+    widget = make_widget(model, update_interval=0)
+    widget.method = "gradcam"
+    widget.target = (widget.target + 1) % CLASSES
+    assert runs == [] and widget.error == ""
+    with torch.no_grad():
+        model.body[0].weight.mul_(-1)  # a training step, seen through the fingerprint
+    widget.method = "gradient"
+    expected = Backprop(model).calculate_gradients(image(), widget.target)
+    torch.testing.assert_close(widget.gradients, expected)
+    assert runs == [False], "only the reference call above ran the model"

@@ -365,7 +365,8 @@ def test_a_failing_model_shows_the_error_and_recovers(tiny: Tiny) -> None:
         _ = shown.gradients
     from_browser(shown, target=4)  # fails again, without raising
     assert "broken on purpose" in shown.error
-    tiny.fail = False
+    tiny.fail = False  # not a tensor: the widget's copy learns of it from refresh()
+    shown.refresh()
     shown.target = 6
     assert shown.error == "" and shown.map_shape == [SIDE, SIDE] and "thing 6" in shown.status
 
@@ -374,6 +375,7 @@ def test_a_failing_model_recovers_with_a_new_image(tiny: Tiny) -> None:
     tiny.fail = True
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS)
     tiny.fail = False
+    shown.refresh()
     shown.set_image(tiny_input(1))
     assert shown.error == "" and shown.predictions and shown.target == shown.predictions[0]["index"]
 
