@@ -25,6 +25,7 @@ update on a training thread never interleave.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import inspect
 import math
@@ -94,7 +95,10 @@ REQUESTS = ("target", "method", "method_options", "take_max")
 COMPARE_REQUESTS = ("compare", "compare_method", "compare_target")
 LATEST = -1  # step_index of the newest map, which updates replace as training goes on
 REFUSED = "Refused a change from the browser: "
-DIVERGING = "RdBu_r"  # the colormap of signed maps: negative blue, zero white, positive red
+DIVERGING = "RdBu_r"
+# Seconds between two pieces of prefetching in a kernel: long enough for the event loop to
+# read a message that arrived meanwhile and answer it first.
+PREFETCH_PAUSE = 0.01  # the colormap of signed maps: negative blue, zero white, positive red
 
 
 def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
@@ -327,6 +331,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._rate = RateLimit(update_interval)
         self._options_by_method: dict[str, dict[str, Any]] = {}
         self._explorer: Explorer | None = None
+        self._prefetching = 0  # generation of the prefetch under way
         super().__init__(**kwargs)
 
         if isinstance(transform, torchvision.models.WeightsEnum):
@@ -667,11 +672,41 @@ class SaliencyWidget(anywidget.AnyWidget):
         self.set_trait("progress", fraction)
 
     def _prefetch(self) -> None:
-        """Compute the top-k classes' maps not cached yet for the current method."""
+        """Compute the top-k classes' maps not cached yet for the current method.
+
+        In a kernel, where an event loop runs on this thread, one class at a time, each piece
+        scheduled on the loop a moment later: a click that arrives meanwhile is answered before
+        the next piece, not after all of them (one class costs about a map; four in one call
+        would hold the kernel four times as long). Elsewhere (plain Python, a test) all at
+        once, sharing one forward pass.
+        """
+        self._prefetching += 1  # a newer map restarts the prefetch; older pieces stop
         try:
-            self._explorer.prefetch(self.method, self.method_options)
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._prefetch_piece(limit=None)
+            return
+        loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, self._prefetching)
+
+    def _prefetch_step(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
+        if generation != self._prefetching:
+            return
+        if not self._lock.acquire(blocking=False):  # a training update is computing
+            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, generation)
+            return
+        try:
+            remaining = self._prefetch_piece(limit=1)
+        finally:
+            self._lock.release()
+        if remaining:
+            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, generation)
+
+    def _prefetch_piece(self, limit: int | None) -> int:
+        try:
+            return self._explorer.prefetch(self.method, self.method_options, limit=limit)
         except Exception as error:
             self._say(f"{self.status} (prefetching failed: {_describe(error)})")
+            return 0
 
     def _record(self, step: str) -> None:
         """Keep the current map as a snapshot; an index shown in the view keeps its snapshot."""

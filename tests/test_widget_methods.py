@@ -3,6 +3,8 @@ Explorer, the plain object that computes for it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import torch
 from test_widget import LABELS, SIDE, Tiny, from_browser, tiny_input
@@ -218,3 +220,24 @@ def test_iterative_methods_are_not_prefetched(widget, calls) -> None:
     widget.method_options = {"samples": 2}
     assert [name for _, name, _ in calls] == ["smoothgrad", "smoothgrad"]  # defaults, then 2
     assert all(not isinstance(target, list) for target, _, _ in calls)
+
+
+def test_in_a_kernel_prefetching_yields_to_a_new_request(tiny, calls) -> None:
+    """With an event loop running (as in a kernel), the prefetch runs one class at a time,
+    scheduled on the loop, so a request that arrives first is answered first."""
+
+    async def scenario() -> tuple[list, list, SaliencyWidget]:
+        shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=4)
+        first = list(calls)  # the first map only: the prefetch waits for the loop
+        top = [p["index"] for p in shown.predictions]
+        shown.target = next(i for i in range(10) if i not in top)  # a click, before any piece
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if len(calls) >= 5:
+                break
+        return first, top, shown
+
+    first, top, shown = asyncio.run(scenario())
+    assert first == [(None, "gradient", None)]
+    assert calls[1] == (shown.target, "gradient", None), "the click came before any piece"
+    assert calls[2:] == [([c], "gradient", None) for c in top[1:]]  # one class a piece
