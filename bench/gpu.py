@@ -108,7 +108,7 @@ def main() -> int:
     for target in range(repeats):  # classes 0.. are outside the sample's top-5: uncached
         widget.target = target
         switches.append(widget.compute_ms)
-        widget.guided = not widget.guided
+        widget.method = "gradient" if widget.method == "guided_backprop" else "guided_backprop"
         toggles.append(widget.compute_ms)
     print(
         f"\nwidget on the GPU: uncached class switch {statistics.median(switches):.1f} ms, "
