@@ -35,7 +35,7 @@ from flashwidget.guided import RECTIFIER_NAMES, GuidedRectifiers
 from flashwidget.live import WeightsMirror, model_tensors
 from flashwidget.methods.core import run_model
 from flashwidget.model_guard import evaluation_mode, model_device
-from flashwidget.model_output import OutputFn
+from flashwidget.model_output import OutputFn, logits_from
 from flashwidget.targets import Target
 
 OptionsKey = tuple[tuple[str, Any], ...]
@@ -132,6 +132,14 @@ class _LRU:
 
 
 @dataclass(frozen=True)
+class Probe:
+    """The model's number of outputs, and the rectifiers its forward pass goes through."""
+
+    outputs: int
+    rectifiers: int
+
+
+@dataclass(frozen=True)
 class Shown:
     """One map to show: the class it explains, the map (C, H, W), and the logits if the model
     ran for it (``None`` on a cache hit)."""
@@ -177,7 +185,7 @@ class Explorer:
         self._cache = _LRU(cache_size)
         self._fingerprint: tuple | None = None
         self._methods: dict[tuple[str, OptionsKey], methods.AttributionMethod] = {}
-        self._notes: dict[tuple[int, ...], dict[str, str]] = {}
+        self._probes: dict[tuple[int, ...], Probe] = {}
         self._layers: dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]] = {}
 
     @property
@@ -211,7 +219,7 @@ class Explorer:
         self._fingerprint = weights_fingerprint(self.live)
         if mirror is not self._built_on:  # a new copy: the methods must be built on it
             self._methods.clear()
-            self._notes.clear()
+            self._probes.clear()
             self._layers.clear()
             self._built_on = mirror
         self.forget()
@@ -301,26 +309,29 @@ class Explorer:
 
     # What the view can offer --------------------------------------------------------------
 
+    def probe(self) -> Probe:
+        """What one forward pass of the current input tells: the number of outputs, and how
+        many rectifiers it went through. Without autograd, once per input shape."""
+        shape = tuple(self.input.shape)
+        if shape not in self._probes:
+            rectifiers = GuidedRectifiers()
+            with torch.no_grad(), evaluation_mode(self.model), rectifiers:
+                output = run_model(self.model, self._input_on_device())
+            logits = logits_from(output, self.output_fn, batch_size=1, graph=False)
+            self._probes[shape] = Probe(outputs=logits.shape[1], rectifiers=rectifiers.count)
+        return self._probes[shape]
+
     def unavailable_methods(self) -> dict[str, str]:
         """Methods this model cannot run on the current input, each with the reason why.
 
         Guided methods need rectifiers in the forward pass (models with GELU or SiLU, such as
         ConvNeXt, EfficientNet-B0 or ViT, have none); Grad-CAM needs a layer with a spatial
-        output. Found with one forward pass without autograd, once per input shape.
+        output.
         """
         if self.input is None:
             return {}
-        shape = tuple(self.input.shape)
-        if shape not in self._notes:
-            self._notes[shape] = self._find_unavailable()
-        return self._notes[shape]
-
-    def _find_unavailable(self) -> dict[str, str]:
         notes: dict[str, str] = {}
-        rectifiers = GuidedRectifiers()
-        with torch.no_grad(), evaluation_mode(self.model), rectifiers:
-            run_model(self.model, self._input_on_device())
-        if rectifiers.count == 0:
+        if self.probe().rectifiers == 0:
             reason = (
                 f"needs rectifiers ({RECTIFIER_NAMES}) and this model has none in its forward pass"
             )

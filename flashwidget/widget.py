@@ -409,6 +409,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             raise
         with self._lock:
             self._explorer.set_input(batch)
+            self._check_outputs()
             self._timeline.clear()
             self.set_trait("steps", [])
             self._first_target, self._fresh_image = target, True
@@ -420,6 +421,20 @@ class SaliencyWidget(anywidget.AnyWidget):
                 shown = self._explain()
             if shown:
                 self._prefetch()
+
+    def _check_outputs(self) -> None:
+        """Learn the number of classes from the model itself, so that a target beyond its
+        outputs is refused even when more labels were given; refuse mismatched labels."""
+        try:
+            outputs = self._explorer.probe().outputs
+        except Exception:  # the model fails on this input: the map's error will say how
+            return
+        if self.labels and len(self.labels) != outputs:
+            raise ValueError(
+                f"labels has {len(self.labels)} names but the model has {outputs} outputs; "
+                "expected one name per output"
+            )
+        self._num_classes = outputs
 
     def refresh(self) -> None:
         """Forget every cached map and recompute the current one with the model as it is now.
@@ -755,11 +770,18 @@ class SaliencyWidget(anywidget.AnyWidget):
                 else [f"class {i}" for i in range(len(logits))]
             )
             self._set_labels(names)
-        probabilities = logits.softmax(dim=0)
-        predictions = [
-            {"index": i, "label": self.labels[i], "probability": float(probabilities[i])}
-            for i in self._explorer.top_classes
-        ]
+        if len(logits) == 1:  # one logit: a binary classifier, its probability a sigmoid
+            yes = float(logits[0].sigmoid())
+            predictions = [
+                {"index": 0, "label": self.labels[0], "probability": yes},
+                {"index": 0, "label": f"not {self.labels[0]}", "probability": 1.0 - yes},
+            ]
+        else:
+            probabilities = logits.softmax(dim=0)
+            predictions = [
+                {"index": i, "label": self.labels[i], "probability": float(probabilities[i])}
+                for i in self._explorer.top_classes
+            ]
         self.set_trait("predictions", predictions)
 
     def _set_labels(self, names: list[str]) -> None:

@@ -587,3 +587,25 @@ def test_a_message_with_a_read_only_trait_is_refused_whole(widget: SaliencyWidge
     from_browser(widget, target=other, status="x")
     assert widget.target == target, "the writable part must not be applied either"
     assert widget.status == REFUSED + "status can only be set by Python"
+
+
+def test_labels_that_do_not_match_the_outputs_are_refused(tiny: Tiny) -> None:
+    with pytest.raises(ValueError, match="labels has 12 names but the model has 10 outputs"):
+        SaliencyWidget(tiny, tiny_input(), labels=[*LABELS, "extra 1", "extra 2"])
+    shown = SaliencyWidget(tiny, tiny_input())  # no labels: the outputs decide
+    with pytest.raises(traitlets.TraitError, match="out of range"):
+        shown.target = 10
+
+
+def test_a_binary_classifier_shows_both_outcomes() -> None:
+    torch.manual_seed(0)
+    one_logit = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(1))
+    one_logit(tiny_input().unsqueeze(0))
+    shown = SaliencyWidget(one_logit.eval(), tiny_input(), labels=["cat"])
+    with torch.no_grad():
+        logit = float(one_logit(tiny_input().unsqueeze(0))[0, 0])
+    (yes, no) = shown.predictions
+    assert yes["label"] == "cat" and no["label"] == "not cat"
+    assert yes["probability"] == pytest.approx(1 / (1 + np.exp(-logit)))
+    assert yes["probability"] + no["probability"] == pytest.approx(1.0)
+    assert 0 < yes["probability"] < 1 and shown.error == ""
