@@ -7,7 +7,7 @@ tensor; ``output_fn`` lets the user say where it is when it cannot be found on i
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -20,8 +20,8 @@ def _describe(value: Any) -> str:
         return f"a tensor of shape {tuple(value.shape)}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of {len(value)} items"
-    if isinstance(value, dict):
-        return f"a dict with keys {sorted(map(str, value))}"
+    if isinstance(value, Mapping):
+        return f"a {type(value).__name__} with keys {sorted(map(str, value))}"
     return f"an object of type {type(value).__qualname__}"
 
 
@@ -30,8 +30,10 @@ def logits_from(
 ) -> torch.Tensor:
     """Return the (batch_size, classes) logits tensor from a model's output, or raise clearly.
 
-    ``graph=False`` is for a forward pass run without autograd, whose logits cannot depend on
-    the input through it.
+    Without ``output_fn`` the output must be the logits tensor itself, an object with a
+    ``.logits`` tensor (Hugging Face) or a mapping with a ``"logits"`` entry (a dict, which may
+    hold auxiliary outputs beside it). ``graph=False`` is for a forward pass run without
+    autograd, whose logits cannot depend on the input through it.
     """
     if output_fn is not None:
         logits = output_fn(output)
@@ -40,12 +42,14 @@ def logits_from(
         logits, source = output, "the model"
     elif isinstance(getattr(output, "logits", None), torch.Tensor):
         logits, source = output.logits, "the model's .logits"
+    elif isinstance(output, Mapping) and "logits" in output:
+        logits, source = output["logits"], "the model's 'logits' entry"
     else:
         raise TypeError(
-            f"the model returned {_describe(output)}; expected a tensor of logits (N, classes) "
-            "or an object with a .logits tensor. Pass output_fn to pick the logits, e.g. "
-            "Backprop(model, output_fn=lambda out: out[0]) for a tuple or "
-            "output_fn=lambda out: out['logits'] for a dict."
+            f"the model returned {_describe(output)}; expected a tensor of logits (N, classes), "
+            "an object with a .logits tensor or a dict with a 'logits' entry. Pass output_fn to "
+            "pick the logits, e.g. Backprop(model, output_fn=lambda out: out[0]) for a tuple or "
+            "output_fn=lambda out: out['out'] for a dict that keeps them under 'out'."
         )
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"{source} gave {_describe(logits)}; expected a tensor of logits")

@@ -1,20 +1,22 @@
 """Image loading and tensor helpers: FlashTorch's ``flashtorch.utils``, with its bugs fixed.
 
-FlashTorch's versions only opened paths, kept transparency as black, edited tensors in place
-(which fails on torch >= 1.8 for views of tensors that require grad) and divided by zero on
-constant gradients. These keep its names and defaults so old notebooks still run.
+FlashTorch's versions only opened paths, kept transparency as black, ignored the EXIF
+orientation of phone photos, edited tensors in place (which fails on torch >= 1.8 for views of
+tensors that require grad) and divided by zero on constant gradients. These keep its names and
+defaults so old notebooks still run.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import ExifTags, Image, ImageOps
 from torchvision.transforms.v2 import functional as F
 
 from flashwidget.class_index import ClassIndex, ImageNetIndex
@@ -38,21 +40,37 @@ ImageSource = str | os.PathLike | bytes | bytearray | memoryview | Image.Image |
 
 _ACCEPTED = "a path, bytes of an image file, a PIL image or a numpy array"
 _EXPECTED_FILE = "expected an image file (PNG, JPEG, ...)"
+_CHANNELS = (1, 3, 4)  # gray, RGB, RGBA, on the last axis of an array
+_CHANNELS_FIRST = (1, 3)  # gray, RGB, on the first axis, as torch lays images out
+# apply_transforms resizes the whole image, as torchvision does, only while the resized image has
+# at most this many times the output's pixels (aspect ratios up to about 6:1); more elongated
+# images are cropped first, so a 1 x 20000 image never becomes a 256 x 5,120,000 one.
+_MAX_RESIZED_AREA = 8
 
 
 def load_image(image: ImageSource) -> Image.Image:
-    """Return ``image`` as a new, fully loaded RGB PIL image.
+    """Return ``image`` as a new, fully loaded RGB PIL image, upright.
 
     Accepts a path, the bytes of an encoded image file, a PIL image in any mode, or a numpy array
-    shaped HxW, HxWx1, HxWx3 or HxWx4 holding uint8 values or floats in [0, 1].
+    holding uint8 values or floats in [0, 1], shaped HxW, HxWxC (channels last, as PIL and
+    matplotlib store images; C = 1, 3 or 4) or CxHxW (channels first, as torch stores them;
+    C = 1 or 3). A shape that reads both ways, such as 3xWx3, is taken as channels last.
 
+    An EXIF orientation tag (phone photos are often stored sideways with one) is applied, so
+    the image is the way up its viewers show it; a PIL image whose pixels were already turned
+    should not carry the tag any more (``PIL.ImageOps.exif_transpose`` turns and removes it).
     Transparent pixels are composited over white: dropping the alpha channel would instead show
     whatever colour the transparent pixels happen to store, usually black, so logos and cut-outs
-    would turn into black blobs that the classifier then "explains". 16-bit images are scaled to
-    8 bits (Pillow's own conversion clips them at 255, turning most pixels white).
+    would turn into black blobs that the classifier then "explains". 16-bit images are scaled to 8
+    bits (Pillow's own conversion clips them at 255, turning most pixels white). 32-bit integer and
+    floating-point images (PIL modes "I" and "F", e.g. scientific TIFFs) have no fixed range, so
+    they are stretched from their own minimum (0, black) to their maximum (255, white); a constant
+    image becomes black, NaN and -inf black, +inf white.
 
-    Raises FileNotFoundError for a missing path, ValueError for empty or undecodable data and
-    for badly shaped arrays, and TypeError for anything else.
+    Raises FileNotFoundError for a missing path; ValueError for empty or undecodable data, for
+    an image too large to decode safely (Pillow's decompression-bomb limit,
+    ``PIL.Image.MAX_IMAGE_PIXELS``) and for badly shaped arrays; and TypeError for anything
+    else.
     """
     if isinstance(image, Image.Image):
         return _to_rgb(image)
@@ -72,17 +90,28 @@ def _decode(data: bytes, source: str) -> Image.Image:
     try:
         with Image.open(io.BytesIO(data)) as img:
             return _to_rgb(img)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        # The warning is raised only where warnings are turned into errors.
+        raise ValueError(
+            f"{source} is too large to decode safely ({err}). Pillow refuses images of more "
+            "pixels than PIL.Image.MAX_IMAGE_PIXELS allows, to guard against decompression "
+            "bombs; if you trust this image, raise the limit before loading it, e.g. "
+            "PIL.Image.MAX_IMAGE_PIXELS = None to remove it"
+        ) from err
     except OSError as err:  # PIL.UnidentifiedImageError, or a truncated file
         raise ValueError(f"{source} is not a readable image; {_EXPECTED_FILE}") from err
 
 
 def _array_to_image(array: np.ndarray) -> Image.Image:
+    shape = array.shape
+    if array.ndim == 3 and shape[2] not in _CHANNELS and shape[0] in _CHANNELS_FIRST:
+        array = np.moveaxis(array, 0, -1)  # channels first; channels last wins when both fit
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if array.size == 0 or not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
         raise ValueError(
-            f"image arrays must be shaped HxW, HxWx1, HxWx3 or HxWx4 and not be empty; "
-            f"got shape {array.shape}"
+            "image arrays must be shaped HxW, HxWxC with C = 1, 3 or 4, or CxHxW with C = 1 or 3, "
+            f"and not be empty; got shape {shape}"
         )
     if np.issubdtype(array.dtype, np.floating):
         if not np.all((array >= 0) & (array <= 1)):  # also false for NaN
@@ -90,16 +119,41 @@ def _array_to_image(array: np.ndarray) -> Image.Image:
         array = _unit_to_uint8(array)
     elif array.dtype != np.uint8:
         raise ValueError(f"image arrays must be uint8 or float in [0, 1]; got {array.dtype}")
-    return Image.fromarray(array)
+    return Image.fromarray(np.ascontiguousarray(array))
 
 
 def _unit_to_uint8(array: np.ndarray) -> np.ndarray:
     return np.round(array * 255).astype(np.uint8)
 
 
+def _stretch_to_uint8(array: np.ndarray) -> np.ndarray:
+    """Map an array's finite values from their minimum..maximum onto 0..255.
+
+    A constant array becomes 0, as do NaN and -inf; +inf becomes 255.
+    """
+    values = array.astype(np.float64)
+    finite = values[np.isfinite(values)]
+    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 0.0)
+    with np.errstate(invalid="ignore"):  # inf - inf
+        scaled = (values - low) / (high - low) if high > low else np.where(values > low, 1.0, 0.0)
+    return _unit_to_uint8(np.nan_to_num(scaled, nan=0.0, posinf=1.0, neginf=0.0).clip(0, 1))
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation tag, if any, as image viewers do."""
+    try:
+        orientation = img.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:  # broken EXIF data must not make a readable image unreadable
+        return img
+    return ImageOps.exif_transpose(img) if orientation in range(2, 9) else img
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
+    img = _upright(img)
     if img.mode.startswith("I;16"):
         img = Image.fromarray(_unit_to_uint8(np.asarray(img) / 65535))
+    elif img.mode in ("I", "F"):  # 32-bit samples: Pillow's conversion clips them to 0..255
+        img = Image.fromarray(_stretch_to_uint8(np.asarray(img)))
     elif img.mode == "La":  # Pillow converts premultiplied La to LA but not straight to RGBA
         img = img.convert("LA")
     if "transparency" in img.info or {"A", "a"} & set(img.getbands()):
@@ -119,15 +173,60 @@ def apply_transforms(
     As in FlashTorch (and torchvision's reference evaluation), the shorter side is resized to
     ``size * 256 / 224`` (256 for 224) before a centre crop of ``size``. The result requires
     grad, as FlashTorch's did, because saliency needs gradients with respect to the input.
-    ``image`` is anything :func:`load_image` accepts.
+    ``image`` is anything :func:`load_image` accepts, including a channels-first (3, H, W) or
+    (1, H, W) array.
+
+    Images with an aspect ratio up to about 6:1 give exactly torchvision's result. More
+    elongated ones would become huge once resized (1 x 20000 pixels to 256 x 5,120,000), so
+    only the part the crop keeps is resampled, with the same bilinear filter at the same scale;
+    pixels may then differ from torchvision's by one level in 255 (Pillow takes the region to
+    resample as 32-bit floats).
     """
     if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
         raise ValueError(f"size must be a positive int, got {size!r}")
     mean, std = _checked_stats(mean, std, channels=3)
-    resized = F.resize(load_image(image), [size * 256 // 224], antialias=True)
-    pixels = F.pil_to_tensor(F.center_crop(resized, [size, size]))
+    pixels = F.pil_to_tensor(_resize_and_centre_crop(load_image(image), size))
     normalised = F.normalize(F.to_dtype(pixels, torch.float32, scale=True), mean, std)
     return normalised.unsqueeze(0).requires_grad_(True)
+
+
+def _resize_and_centre_crop(image: Image.Image, size: int) -> Image.Image:
+    """Resize the shorter side to ``size * 256 // 224``, then take the centre ``size`` square."""
+    short = size * 256 // 224
+    width, height = image.size
+    # torchvision's arithmetic (transforms.v2.functional.resize and center_crop), kept exactly.
+    if width <= height:
+        new_width, new_height = short, int(short * height / width)
+    else:
+        new_width, new_height = int(short * width / height), short
+    if new_width * new_height <= _MAX_RESIZED_AREA * size * size:
+        return F.center_crop(F.resize(image, [short], antialias=True), [size, size])
+    top = round((new_height - size) / 2.0)
+    left = round((new_width - size) / 2.0)
+    x0, x1, box_left, box_right = _source_span(width, new_width, left, size)
+    y0, y1, box_top, box_bottom = _source_span(height, new_height, top, size)
+    region = image.crop((x0, y0, x1, y1))
+    box = (box_left, box_top, box_right, box_bottom)
+    return region.resize((size, size), Image.Resampling.BILINEAR, box=box)
+
+
+def _source_span(
+    length: int, resized: int, start: int, count: int
+) -> tuple[int, int, float, float]:
+    """The source pixels ``[first, stop)`` that output pixels ``start .. start + count - 1`` of
+    a resize from ``length`` to ``resized`` pixels depend on, and where those output pixels'
+    edges fall within that span.
+
+    Bilinear resampling at ``scale = length / resized`` reads up to ``max(scale, 1)`` source
+    pixels either side of each output pixel's centre; one pixel more on each side is margin.
+    Cropping to the span keeps the coordinates handed to Pillow (as 32-bit floats) small.
+    """
+    scale = length / resized
+    reach = max(scale, 1.0)
+    edge_start, edge_stop = start * scale, (start + count) * scale
+    first = max(0, math.floor(edge_start - reach) - 1)
+    stop = min(length, math.ceil(edge_stop + reach) + 1)
+    return first, stop, edge_start - first, edge_stop - first
 
 
 def _checked_stats(

@@ -19,8 +19,12 @@ class TupleModel(nn.Module):
 
 
 class DictModel(TupleModel):
+    def __init__(self, inner: nn.Module, key: str = "logits") -> None:
+        super().__init__(inner)
+        self.key = key
+
     def forward(self, x):
-        return {"logits": self.inner(x)}
+        return {self.key: self.inner(x)}
 
 
 class HasLogits:
@@ -103,12 +107,14 @@ def test_not_a_model():
 
 
 def test_tuple_and_dict_outputs_need_output_fn(small_model):
+    """A tuple or a dict without a "logits" entry needs output_fn; a dict with one does not."""
     image = torch.rand(3, 8, 8)
     expected = Backprop(small_model).calculate_gradients(image, 1)
     with pytest.raises(TypeError, match=r"returned a tuple of 2 items.*output_fn"):
         Backprop(TupleModel(small_model)).calculate_gradients(image, 1)
-    with pytest.raises(TypeError, match=r"returned a dict with keys \['logits'\].*output_fn"):
-        Backprop(DictModel(small_model)).calculate_gradients(image, 1)
+    assert torch.equal(Backprop(DictModel(small_model)).calculate_gradients(image, 1), expected)
+    with pytest.raises(TypeError, match=r"returned a dict with keys \['out'\].*output_fn"):
+        Backprop(DictModel(small_model, key="out")).calculate_gradients(image, 1)
     tuple_map = Backprop(TupleModel(small_model), output_fn=lambda out: out[0])
     assert torch.equal(tuple_map.calculate_gradients(image, 1), expected)
     dict_map = Backprop(DictModel(small_model), output_fn=lambda out: out["logits"])

@@ -1,7 +1,8 @@
 import pytest
 import torchvision
 
-from flashwidget.class_index import ClassIndex, ClassNameError, ImageNetIndex
+from flashwidget.class_index import ClassIndex, ClassNameError, ImageNetIndex, imagenet_synonyms
+from flashwidget.models import imagenet_labels
 from flashwidget.utils import ImageNetIndex as ReexportedImageNetIndex
 
 
@@ -72,6 +73,7 @@ def test_shark_is_ambiguous_between_the_two_names_with_the_word(index):
 
 def test_substring_match(index):
     assert index["hammerhe"] == 4
+    # A fragment of a name still beats a whole word of a synonym ("polar bear", class 296).
     assert index["polar"] == 732  # Polaroid camera
     with pytest.raises(ClassNameError, match=r"1 'goldfish', 11 'goldfinch'"):
         index["goldfi"]
@@ -151,3 +153,131 @@ def test_constructor_validation():
         ClassIndex(["tench", 3])
     with pytest.raises(ValueError):
         ClassIndex([])
+
+
+# Synonyms (ImageNet's WordNet lemmas) and phrases of several words
+
+
+def test_imagenet_synonyms_are_aligned_with_the_class_order(index):
+    synonyms = imagenet_synonyms()
+    assert len(synonyms) == 1000
+    assert synonyms[251] == ("dalmatian", "coach dog", "carriage dog")
+    assert synonyms[0] == ("tench", "Tinca tinca")
+    # torchvision renamed the two duplicated "crane"s and "maillot"s; every other class's first
+    # synonym is its name, so the lists are in the same order.
+    differing = [
+        i for i, group in enumerate(synonyms) if group[0].casefold() != index.name(i).casefold()
+    ]
+    assert differing == [134, 639]
+    assert index.synonyms == synonyms
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("dalmatian dog", 251),  # FlashTorch's own example: 'dalmatian, coach dog, carriage dog'
+        ("dog dalmatian", 251),
+        ("  Dalmatian   DOG ", 251),
+        ("coach dog", 251),
+        ("german shepherd dog", 235),  # 'German shepherd'
+        ("alsatian", 235),
+        ("polar bear", 296),  # 'ice bear'
+        ("hot dog", 934),  # 'hotdog'
+        ("orca", 148),  # 'killer whale', also 'Orcinus orca'
+        ("tabby cat", 281),  # 'tabby'
+        ("racing car", 751),  # 'racer'
+        ("mobile phone", 487),  # 'cellular telephone', also 'mobile phone'
+        ("terrier wire-haired", 188),  # every word, in any order
+    ],
+)
+def test_phrases_found_through_synonyms_or_all_their_words(index, phrase, expected):
+    assert index[phrase] == expected
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("tiger", 292),  # not tiger shark, tiger cat, tiger beetle
+        ("crane", 517),
+        ("Maillot", 638),  # not 639 'maillot tank suit', whose synonyms include 'maillot'
+        ("fox terrier", 188),
+        ("ray", 5),
+        ("great white", 2),
+        ("brush", 696),  # paintbrush, though 'brush' is a whole word of two animals' synonyms
+        ("staffordshire bull", 179),  # a fragment of one name beats every-word matches
+        ("siamese", 284),
+    ],
+)
+def test_names_keep_priority_over_synonyms(index, phrase, expected):
+    assert index[phrase] == expected
+
+
+def test_a_phrase_that_is_exactly_a_synonym_beats_fragments_of_names(index):
+    assert index.name(889) == "violin"
+    assert "fiddle" in index.synonyms[889]
+    assert index["fiddle"] == 889  # not 120 'fiddler crab', which only contains the letters
+
+
+def test_every_word_stage_without_synonyms():
+    names = ClassIndex(["wire-haired fox terrier", "red fox", "fox squirrel", "toy terrier"])
+    assert names["terrier fox"] == 0
+    assert names["squirrel FOX"] == 2
+    with pytest.raises(ClassNameError, match=r"matches 0 'wire-haired fox terrier', 3 'toy"):
+        names["terrier"]
+    with pytest.raises(ClassNameError, match="no class matches 'fox cat'"):
+        names["fox cat"]  # every word must be found
+
+
+def test_ambiguity_through_synonyms_lists_them(index):
+    with pytest.raises(ClassNameError) as info:
+        index["welsh corgi"]
+    assert str(info.value) == (
+        "'welsh corgi' is ambiguous: matches 263 'Pembroke' (Pembroke Welsh corgi), "
+        "264 'Cardigan' (Cardigan Welsh corgi); pass the index instead"
+    )
+    with pytest.raises(ClassNameError, match=r"238 'Greater Swiss Mountain dog', 239 'Bernese"):
+        index["dog mountain"]
+
+
+def test_unknown_name_suggests_through_synonyms(index):
+    with pytest.raises(ClassNameError) as info:
+        index["alsation"]
+    message = str(info.value)
+    assert "class names (or their synonyms)" in message
+    assert "235 'German shepherd' (German shepherd dog, German police dog, alsatian)" in message
+
+
+def test_imagenet_label_lists_get_the_synonyms_too(index):
+    # The default classifier's labels and the CLI go through ClassIndex(labels), not
+    # ImageNetIndex: an ImageNet list must find the same classes.
+    from_labels = ClassIndex(imagenet_labels())
+    assert from_labels.synonyms == index.synonyms
+    assert from_labels["dalmatian dog"] == 251
+    assert ClassIndex(["tench", "goldfish"]).synonyms == ((), ())
+    with pytest.raises(ClassNameError):
+        ClassIndex(imagenet_labels()[:999])["dalmatian dog"]
+
+
+def test_custom_synonyms():
+    names = ClassIndex(["cat", "dog"], synonyms=[["kitty", "house cat"], ["puppy"]])
+    assert names["kitty"] == 0
+    assert names["PUPPY"] == 1
+    assert names["house"] == 0
+    assert list(names) == ["cat", "dog"]
+    with pytest.raises(ValueError, match="one sequence per class: got 1 for 2 classes"):
+        ClassIndex(["cat", "dog"], synonyms=[["kitty"]])
+    with pytest.raises(TypeError, match="synonyms"):
+        ClassIndex(["cat", "dog"], synonyms=["kitty", "puppy"])
+
+
+# FlashTorch compatibility of the error type
+
+
+@pytest.mark.parametrize("phrase", ["shark", "qqqqzzzz"])
+def test_errors_are_value_errors_too(index, phrase):
+    # FlashTorch raised ValueError("Multiple potential matches found: ...") for ambiguous names.
+    with pytest.raises(ValueError) as info:
+        index[phrase]
+    assert isinstance(info.value, KeyError)
+    assert isinstance(info.value, ClassNameError)
+    assert str(info.value) == info.value.args[0]  # no quotes added around the message
