@@ -31,10 +31,10 @@ import torch
 from torch import nn
 
 from flashwidget import methods
-from flashwidget.guided import RECTIFIER_NAMES, GuidedRectifiers
+from flashwidget.guided import GuidedRectifiers, no_rectifiers_reason, partly_guided_note
 from flashwidget.live import WeightsMirror, model_tensors
 from flashwidget.methods.core import run_model
-from flashwidget.model_guard import evaluation_mode, model_device
+from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
 from flashwidget.model_output import OutputFn, logits_from
 from flashwidget.targets import Target
 
@@ -133,10 +133,12 @@ class _LRU:
 
 @dataclass(frozen=True)
 class Probe:
-    """The model's number of outputs, and the rectifiers its forward pass goes through."""
+    """What one forward pass tells about the model: its number of outputs; why guided
+    backpropagation cannot run (no rectifier seen), or is only partly guided; or ``None``."""
 
     outputs: int
-    rectifiers: int
+    unguidable: str | None
+    partly_guided: str | None
 
 
 @dataclass(frozen=True)
@@ -310,15 +312,21 @@ class Explorer:
     # What the view can offer --------------------------------------------------------------
 
     def probe(self) -> Probe:
-        """What one forward pass of the current input tells: the number of outputs, and how
-        many rectifiers it went through. Without autograd, once per input shape."""
+        """What one forward pass of the current input tells (see :class:`Probe`). Without
+        autograd, once per input shape."""
         shape = tuple(self.input.shape)
         if shape not in self._probes:
             rectifiers = GuidedRectifiers()
             with torch.no_grad(), evaluation_mode(self.model), rectifiers:
                 output = run_model(self.model, self._input_on_device())
             logits = logits_from(output, self.output_fn, batch_size=1, graph=False)
-            self._probes[shape] = Probe(outputs=logits.shape[1], rectifiers=rectifiers.count)
+            self._probes[shape] = Probe(
+                outputs=logits.shape[1],
+                unguidable=(
+                    no_rectifiers_reason(rectifiers, self.model) if rectifiers.count == 0 else None
+                ),
+                partly_guided=partly_guided_note(rectifiers, self.model),
+            )
         return self._probes[shape]
 
     def unavailable_methods(self) -> dict[str, str]:
@@ -331,11 +339,9 @@ class Explorer:
         if self.input is None:
             return {}
         notes: dict[str, str] = {}
-        if self.probe().rectifiers == 0:
-            reason = (
-                f"needs rectifiers ({RECTIFIER_NAMES}) and this model has none in its forward pass"
-            )
-            notes.update({name: reason for name in methods.available() if _guided(name)})
+        unguidable = self.probe().unguidable
+        if unguidable:
+            notes.update({name: unguidable for name in methods.available() if _guided(name)})
         if not self.spatial_layers():
             reason = "needs a layer with a spatial output (N, C, h, w) and this model has none"
             for name in ("gradcam", "guided_gradcam"):
@@ -352,7 +358,9 @@ class Explorer:
         return self._layers[shape]
 
     def _input_on_device(self) -> torch.Tensor:
-        return self.input.to(model_device(self.model, fallback=self.input.device))
+        """The input on the model's device, in its floating dtype, as the methods give it."""
+        device = model_device(self.model, fallback=self.input.device)
+        return self.input.to(device=device, dtype=model_dtype(self.model) or self.input.dtype)
 
 
 def _guided(name: str) -> bool:

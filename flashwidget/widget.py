@@ -151,6 +151,10 @@ def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> st
     return described
 
 
+def _guided(name: str) -> bool:
+    return methods.method_class(name).uses_rectifiers
+
+
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -794,8 +798,9 @@ class SaliencyWidget(anywidget.AnyWidget):
         try:
             unavailable = self._explorer.unavailable_methods()
             layers = self._explorer.spatial_layers()
+            partly = self._explorer.probe().partly_guided
         except Exception:  # the model fails on this input: the map's error will say how
-            unavailable, layers = {}, []
+            unavailable, layers, partly = {}, [], None
         specs = [
             {
                 "name": name,
@@ -805,7 +810,9 @@ class SaliencyWidget(anywidget.AnyWidget):
                     {"name": option, **spec} for option, spec in OPTION_SPECS.get(name, {}).items()
                 ],
                 "unavailable": unavailable.get(name, ""),
-                "note": SANITY_NOTES.get(name, ""),
+                "note": "; ".join(
+                    filter(None, [SANITY_NOTES.get(name), partly if _guided(name) else None])
+                ),
             }
             for name in methods.available()
         ]

@@ -5,6 +5,7 @@ names. Every method keeps the engine's guarantees (targets honoured, batches, th
 found, the global random state untouched); see :mod:`flashwidget.methods.core`.
 """
 
+from flashwidget.guided import PartlyGuidedWarning
 from flashwidget.methods.core import Attribution, AttributionMethod
 from flashwidget.methods.gradcam import GradCAM, GuidedGradCAM
 from flashwidget.methods.gradient import Gradient, GuidedBackprop, InputXGradient
@@ -22,6 +23,7 @@ __all__ = [
     "GuidedGradCAM",
     "InputXGradient",
     "IntegratedGradients",
+    "PartlyGuidedWarning",
     "SmoothGrad",
     "available",
     "get",

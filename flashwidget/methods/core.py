@@ -11,11 +11,34 @@ Guided Grad-CAM from guided backprop and Grad-CAM), never by copying.
 
 Why a selector function rather than target indices: a method that needs the logits anyway
 (gradients) picks its targets from the same forward pass that it differentiates, so explaining
-the top prediction costs one forward pass, not two.
+the top prediction costs one forward pass, not two. A selector chooses row by row: row ``n`` of
+its answer depends only on row ``n`` of the logits.
+
+Assumptions the engine checks rather than trusts:
+
+- Inputs are cast to the model's floating dtype (that of its first floating parameter or
+  buffer), so a float32 image works with a float64 or bfloat16 model; maps and logits come back
+  in the model's dtype.
+- A batch is explained by one backward pass of its summed logits, which is right only when the
+  images do not affect each other. In eval mode that holds unless a batch norm layer has no
+  running statistics (``track_running_stats=False``) and so normalises with the batch's own
+  statistics, and a map can be tens of percent off. For such a model (found by
+  :func:`~flashwidget.model_guard.batch_statistics_layers`, which says what is and is not
+  detected) every ``_explain`` given several images runs once per image and concatenates the
+  results, also when a composite method calls its base method on noisy copies or path points,
+  so maps never depend on the batch or on ``internal_batch_size``. It costs one pass per image.
+- Guided methods refuse a model without rectifiers, and warn (:class:`PartlyGuidedWarning`, the
+  text also in ``Attribution.notes``) when the forward pass meets activations they do not
+  guide, so a map that is vanilla almost everywhere is not presented as guided.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import re
+import sys
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -27,9 +50,21 @@ import torch
 from torch import nn
 
 from flashwidget.class_index import ClassIndex
-from flashwidget.guided import RECTIFIER_NAMES, GuidedRectifiers
+from flashwidget.guided import (
+    GuidedRectifiers,
+    PartlyGuidedWarning,
+    no_rectifiers_reason,
+    partly_guided_note,
+)
 from flashwidget.inputs import as_image_batch
-from flashwidget.model_guard import evaluation_mode, first_conv_channels, model_device
+from flashwidget.model_guard import (
+    batch_statistics_layers,
+    evaluation_mode,
+    first_conv_channels,
+    floating_dtypes,
+    model_device,
+    model_dtype,
+)
 from flashwidget.model_output import OutputFn, logits_from
 from flashwidget.targets import TargetClass, TargetSelector, asks_for_several, target_selector
 
@@ -40,12 +75,15 @@ class Attribution:
 
     ``logits`` is (N, classes), ``targets`` (N, K) the explained class indices, and ``maps``
     (N, K, C, H, W) for input-space methods or (N, K, 1, H, W) for Grad-CAM: the map of class
-    ``targets[n, k]`` for image ``n``.
+    ``targets[n, k]`` for image ``n``. ``notes`` holds what the call also warned about (a guided
+    map that is only partly guided), one sentence each, for callers that show it rather than
+    catch warnings.
     """
 
     logits: torch.Tensor
     targets: torch.Tensor
     maps: torch.Tensor
+    notes: tuple[str, ...] = ()
 
     @property
     def probabilities(self) -> torch.Tensor:
@@ -67,10 +105,12 @@ def gradients_of(chosen: torch.Tensor, wrt: torch.Tensor) -> torch.Tensor:
     """Gradients (N, K, ...) of each column of ``chosen`` (N, K) with respect to ``wrt`` (N, ...).
 
     Images in a batch are independent in eval mode, so one backward of a column's sum gives each
-    image its own gradient. The K columns share one forward graph and take one backward each. A
-    single vmapped backward (``is_grads_batched``) was measured too and was slower on the
-    default model (0.79 of K separate calls against 0.52 here), since functorch's batching rules
-    for depthwise convolution and batch norm backward fall back to loops and concatenation.
+    image its own gradient (a model for which they are not is explained one image at a time:
+    see :func:`_image_by_image_if_mixed`). The K columns share one forward graph and take one
+    backward each. A single vmapped backward (``is_grads_batched``) was measured too and was
+    slower on the default model (0.79 of K separate calls against 0.52 here), since functorch's
+    batching rules for depthwise convolution and batch norm backward fall back to loops and
+    concatenation.
     """
     num_targets = chosen.shape[1]
     columns = [
@@ -80,6 +120,11 @@ def gradients_of(chosen: torch.Tensor, wrt: torch.Tensor) -> torch.Tensor:
     return torch.stack(columns, dim=1)
 
 
+# How torch words a dtype mismatch: "expected scalar type Double but found Float", "mat1 and mat2
+# must have the same dtype", "Input type (double) and bias type (float) should be the same".
+_DTYPE_ERROR = re.compile(r"dtype|scalar type|type \([\w:]+\) and \w+ type", re.IGNORECASE)
+
+
 def run_model(model: nn.Module, inputs: torch.Tensor) -> object:
     """Call the model, turning a failure caused by the input into an error that says so."""
     try:
@@ -87,16 +132,41 @@ def run_model(model: nn.Module, inputs: torch.Tensor) -> object:
     except torch.OutOfMemoryError:
         raise
     except RuntimeError as error:
-        expected = first_conv_channels(model)
-        hint = (
+        raise ValueError(
+            f"the model failed on an input of shape {tuple(inputs.shape)}: {error}."
+            f"{_failure_hint(model, inputs, error)}"
+        ) from error
+
+
+def _failure_hint(model: nn.Module, inputs: torch.Tensor, error: RuntimeError) -> str:
+    """The likely cause of a failed forward pass: channels, dtypes, or else size and channels."""
+    expected = first_conv_channels(model)
+    if expected is not None and expected != inputs.shape[1]:
+        return (
             f" The model's first convolution expects {expected} channels; the input has "
             f"{inputs.shape[1]}."
-            if expected is not None and expected != inputs.shape[1]
-            else " Check that the input's size and channels are what the model was built for."
         )
-        raise ValueError(
-            f"the model failed on an input of shape {tuple(inputs.shape)}: {error}.{hint}"
-        ) from error
+    dtypes = floating_dtypes(model)
+    foreign = bool(dtypes) and inputs.dtype not in dtypes
+    if foreign or _DTYPE_ERROR.search(str(error)):
+        found = ", ".join(str(dtype) for dtype in dtypes) or "none"
+        if len(dtypes) > 1:
+            advice = (
+                "the model mixes floating dtypes, so some layer gets a tensor of another dtype; "
+                "convert it to one (model.to(torch.float32), for one)"
+            )
+        elif foreign:
+            advice = "cast the input to the model's dtype"
+        else:
+            advice = (
+                "they agree, so a tensor made inside the model's forward has another dtype; "
+                "create it with the input's dtype"
+            )
+        return (
+            f" The input's dtype is {inputs.dtype} and the model's floating parameters and "
+            f"buffers are {found}: {advice}."
+        )
+    return " Check that the input's size and channels are what the model was built for."
 
 
 Progress = Callable[[float], None]
@@ -131,6 +201,88 @@ def chunks(total: int, size: int) -> list[range]:
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
 
 
+Note = tuple[str, type[Warning]]
+_notes: ContextVar[list[Note] | None] = ContextVar("flashwidget_notes", default=None)
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _warn_from_caller(message: str, category: type[Warning]) -> None:
+    """Warn at the first frame outside flashwidget: the warning names the user's line, and
+    Python's default filter then shows it once per line rather than once per call inside."""
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+def add_note(message: str, category: type[Warning] = UserWarning) -> None:
+    """Tell the caller of :meth:`AttributionMethod.explain` something about its maps.
+
+    Inside ``explain`` the note is kept (once, however many passes repeat it), raised as a
+    ``category`` warning when the call ends and returned in ``Attribution.notes``; outside,
+    it is raised at once.
+    """
+    collected = _notes.get()
+    if collected is None:
+        _warn_from_caller(message, category)
+    elif (message, category) not in collected:
+        collected.append((message, category))
+
+
+def _row_of(select: TargetSelector, row: int, rows: int) -> TargetSelector:
+    """The selector of image ``row`` alone, from the selector of a batch of ``rows`` images.
+
+    The one image's logits are repeated to the batch's shape, so that the batch's selector
+    (which checks its number of rows and may hold one class per image) runs unchanged, and its
+    row ``row`` is kept: selectors choose row by row.
+    """
+    return lambda logits: select(logits.expand(rows, -1))[row : row + 1]
+
+
+def _image_by_image_if_mixed(explain: Callable[..., Attribution]) -> Callable[..., Attribution]:
+    """Wrap an ``_explain`` so that a model whose images affect each other gets them one by one.
+
+    One backward of a batch's summed logits gives each image its own gradient only when the
+    images are independent; for a model with batch norm on batch statistics
+    (:func:`~flashwidget.model_guard.batch_statistics_layers`) each image is explained alone
+    and the results concatenated. Every subclass's ``_explain`` is wrapped (see
+    ``AttributionMethod.__init_subclass__``), so this also holds where a composite method calls
+    its base method on a batch of noisy copies or points on a path. Progress reported per image
+    is scaled to the whole batch.
+    """
+
+    @functools.wraps(explain)
+    def wrapper(
+        self: AttributionMethod, x: torch.Tensor, select: TargetSelector, **call_options: Any
+    ) -> Attribution:
+        rows = x.shape[0]
+        if rows == 1 or not batch_statistics_layers(self.model):
+            return explain(self, x, select, **call_options)
+        outer = _progress.get()
+        parts = []
+        for row in range(rows):
+            scaled = None if outer is None else functools.partial(_part_of, outer, row, rows)
+            with reporting_progress(scaled):
+                parts.append(
+                    explain(
+                        self, x[row : row + 1].clone(), _row_of(select, row, rows), **call_options
+                    )
+                )
+        return Attribution(
+            logits=torch.cat([part.logits for part in parts]),
+            targets=torch.cat([part.targets for part in parts]),
+            maps=torch.cat([part.maps for part in parts]),
+        )
+
+    wrapper.splits_mixed_batches = True  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _part_of(outer: Progress, row: int, rows: int, fraction: float) -> None:
+    outer((row + fraction) / rows)
+
+
 class AttributionMethod(ABC):
     """Base class of the attribution methods: ``attribute(inputs, target)`` for all of them.
 
@@ -147,7 +299,9 @@ class AttributionMethod(ABC):
     ``uses_rectifiers`` (True for guided methods, which need ReLU-like activations),
     ``iterative`` (True for methods that run the model many times for one map, SmoothGrad and
     Integrated Gradients, which report progress and are not computed ahead of a request), and
-    implement :meth:`_explain`.
+    implement :meth:`_explain`. Each subclass's ``_explain`` is wrapped so that a model whose
+    images affect each other in eval mode is explained one image at a time (see the module's
+    docstring); the subclass writes it for a batch as usual.
     """
 
     name: ClassVar[str]
@@ -155,6 +309,16 @@ class AttributionMethod(ABC):
     uses_rectifiers: ClassVar[bool] = False
     iterative: ClassVar[bool] = False
     call_options: ClassVar[frozenset[str]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        explain = cls.__dict__.get("_explain")
+        if (
+            explain is not None
+            and not getattr(explain, "__isabstractmethod__", False)
+            and not getattr(explain, "splits_mixed_batches", False)
+        ):
+            cls._explain = _image_by_image_if_mixed(explain)
 
     def __init__(
         self,
@@ -213,6 +377,10 @@ class AttributionMethod(ABC):
         ``target=None`` explains each image's ``top_k`` best classes; otherwise the rules of
         :meth:`attribute` apply. ``progress``, if given, is called with the fraction done
         (0 to 1) as a method that loops over samples or steps goes through them.
+
+        ``inputs`` is cast to the model's floating dtype, and the result is in that dtype. What
+        the call warns about (:class:`PartlyGuidedWarning`) is warned once per call and also
+        returned, as text, in the result's ``notes``.
         """
         unknown = sorted(set(call_options) - self.call_options)
         if unknown:
@@ -229,9 +397,18 @@ class AttributionMethod(ABC):
                 "this outside the inference_mode block (torch.no_grad() is fine)"
             )
         device = model_device(self.model, fallback=batch.device)
-        x = batch.detach().to(device).clone()
-        with torch.enable_grad(), evaluation_mode(self.model), reporting_progress(progress):
-            return self._explain(x, select, **call_options)
+        dtype = model_dtype(self.model) or batch.dtype
+        x = batch.detach().to(device=device, dtype=dtype, copy=True)
+        collected: list[Note] = []
+        token = _notes.set(collected)
+        try:
+            with torch.enable_grad(), evaluation_mode(self.model), reporting_progress(progress):
+                result = self._explain(x, select, **call_options)
+        finally:
+            _notes.reset(token)
+        for message, category in collected:
+            _warn_from_caller(message, category)
+        return replace(result, notes=tuple(message for message, _ in collected))
 
     @abstractmethod
     def _explain(self, x: torch.Tensor, select: TargetSelector, **call_options) -> Attribution:
@@ -243,18 +420,20 @@ class AttributionMethod(ABC):
     def _logits(self, x: torch.Tensor, *, guided: bool = False) -> torch.Tensor:
         """The model's logits (N, classes) for ``x``, attached to the graph.
 
-        With ``guided``, every rectifier of the forward pass gets the guided-backprop rule, and
-        a model without rectifiers is refused rather than silently given a vanilla gradient.
+        With ``guided``, every rectifier of the forward pass gets the guided-backprop rule; a
+        model without rectifiers (or a TorchScript one, whose rectifiers cannot be seen) is
+        refused rather than silently given a vanilla gradient, and one that also has activations
+        that are not guided (GELU, SiLU, Hardswish, ...) gets a :class:`PartlyGuidedWarning`.
         """
         rectifiers = GuidedRectifiers() if guided else nullcontext()
         with rectifiers:
             output = run_model(self.model, x)
-        if guided and rectifiers.count == 0:
-            raise ValueError(
-                f"guided backpropagation needs rectifiers ({RECTIFIER_NAMES}) in the model's "
-                f"forward pass, and {type(self.model).__qualname__} has none; use vanilla "
-                "gradients instead (the method 'gradient', or guided=False)"
-            )
+        if guided:
+            if rectifiers.count == 0:
+                raise ValueError(no_rectifiers_reason(rectifiers, self.model))
+            note = partly_guided_note(rectifiers, self.model)
+            if note is not None:
+                add_note(note, PartlyGuidedWarning)
         return logits_from(output, self.output_fn, batch_size=x.shape[0])
 
     def _predict(
