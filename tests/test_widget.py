@@ -18,12 +18,11 @@ from torch import nn
 
 from flashwidget import models
 from flashwidget.colormaps import colormap_lut
-from flashwidget.demo import demo
 from flashwidget.methods import AttributionMethod
 from flashwidget.pixels import channel_map, clip_scale, gradient_rgb, map_levels, saliency_levels
 from flashwidget.saliency import Backprop
 from flashwidget.utils import denormalize
-from flashwidget.widget import REFUSED, SaliencyWidget
+from flashwidget.widget import REFUSED, SaliencyWidget, demo
 
 ROOT = Path(__file__).resolve().parent.parent
 SIDE = 32
