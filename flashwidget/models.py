@@ -18,9 +18,8 @@ import torch
 import torchvision
 from PIL import Image
 from torch import nn
-from torchvision import transforms
 
-from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, load_image
+from flashwidget.utils import apply_transforms, load_image
 
 Transform = Callable[[Any], torch.Tensor]
 
@@ -107,17 +106,11 @@ def default_transform(size: int = 224) -> Transform:
     """The default model's preprocessing: resize to 256/224 of ``size``, centre crop, normalise.
 
     Returns a callable from anything :func:`flashwidget.utils.load_image` accepts to a
-    (3, size, size) tensor, like torchvision's ``weights.transforms()``.
+    (3, size, size) tensor, like torchvision's ``weights.transforms()``. It is
+    :func:`flashwidget.utils.apply_transforms` without the batch dimension, so a very elongated
+    image is cropped before it is resized instead of becoming huge.
     """
-    to_tensor = transforms.Compose(
-        [
-            transforms.Resize(int(size * 256 / 224), antialias=True),
-            transforms.CenterCrop(size),
-            transforms.ToTensor(),
-            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
-        ]
-    )
-    return lambda image: to_tensor(load_image(image))
+    return lambda image: apply_transforms(image, size)[0].detach()
 
 
 @functools.cache

@@ -232,11 +232,19 @@ def _source_span(
 def _checked_stats(
     mean: Sequence[float], std: Sequence[float], channels: int
 ) -> tuple[list[float], list[float]]:
+    assumed = mean is IMAGENET_MEAN and std is IMAGENET_STD
     mean, std = [float(m) for m in mean], [float(s) for s in std]
     if len(mean) != channels or len(std) != channels:
+        hint = (
+            f"; none were given, so ImageNet's three-channel statistics were assumed: pass the "
+            f"statistics the model was trained with, one value per channel (mean=[0.5] * "
+            f"{channels}, std=[0.5] * {channels} for example)"
+            if assumed
+            else ""
+        )
         raise ValueError(
             f"mean and std need one value per channel ({channels}); "
-            f"got {len(mean)} and {len(std)} values"
+            f"got {len(mean)} and {len(std)} values{hint}"
         )
     if not all(s > 0 for s in std):
         raise ValueError(f"std values must be positive, got {std}")

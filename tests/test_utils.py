@@ -595,3 +595,12 @@ def test_format_for_plotting_moves_channels_last_and_copies():
 def test_format_for_plotting_rejects_other_shapes(shape):
     with pytest.raises(ValueError, match=rf"\({', '.join(map(str, shape))},?\)"):
         format_for_plotting(torch.zeros(shape))
+
+
+def test_a_one_channel_image_without_statistics_says_what_was_assumed():
+    with pytest.raises(ValueError, match=r"ImageNet's three-channel statistics were assumed"):
+        denormalize(torch.zeros(1, 4, 4))
+    with pytest.raises(ValueError) as raised:
+        denormalize(torch.zeros(1, 4, 4), mean=[0.1, 0.2], std=[1.0, 1.0])
+    assert "assumed" not in str(raised.value)  # the user's own statistics: nothing assumed
+    assert denormalize(torch.zeros(1, 4, 4), mean=[0.5], std=[0.5]).shape == (1, 4, 4)
