@@ -284,3 +284,8 @@ def test_a_layer_that_enlarges_its_input_is_not_the_default():
     assert [name for name, _ in methods.spatial_layers(model, x)] == ["0", "1"]
     assert methods.GradCAM(model).layer_for(x) == "1"
     assert methods.GradCAM(model).layer_for(torch.randn(1, 3, 56, 56)) == "2"  # 14 -> 7
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_class_carries_its_registry_name(name):
+    assert methods.method_class(name).name == name

@@ -1,49 +1,36 @@
 """The methods by name: what the widget's menu, the CLI and SmoothGrad's ``base`` choose from.
 
-Adding a method is one file with its class and one line in ``_METHODS``.
+The names, classes and options are listed once, in :mod:`flashwidget.method_names` (readable
+without torch); a class is imported from there the first time its name is asked for.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from torch import nn
 
+from flashwidget.method_names import METHODS, unknown_method_message
 from flashwidget.methods.core import AttributionMethod
-from flashwidget.methods.gradcam import GradCAM, GuidedGradCAM
-from flashwidget.methods.gradient import Gradient, GuidedBackprop, InputXGradient
-from flashwidget.methods.integrated_gradients import IntegratedGradients
-from flashwidget.methods.smoothgrad import SmoothGrad
-
-_METHODS: dict[str, type[AttributionMethod]] = {
-    cls.name: cls
-    for cls in (
-        Gradient,
-        GuidedBackprop,
-        InputXGradient,
-        SmoothGrad,
-        IntegratedGradients,
-        GradCAM,
-        GuidedGradCAM,
-    )
-}
 
 
 def available() -> list[str]:
-    """The registry's method names, in menu order."""
-    return list(_METHODS)
+    """The methods' names, in menu order."""
+    return list(METHODS)
 
 
 def method_class(name: str) -> type[AttributionMethod]:
     """The class registered as ``name``, or a KeyError that lists the available names."""
-    if name not in _METHODS:
-        raise KeyError(f"unknown attribution method {name!r}; available: {', '.join(available())}")
-    return _METHODS[name]
+    if name not in METHODS:
+        raise KeyError(unknown_method_message(name))
+    module, _, attribute = METHODS[name][0].partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 def input_space_methods() -> list[str]:
     """Names of the methods whose maps have the input's shape (SmoothGrad's possible bases)."""
-    return [name for name, cls in _METHODS.items() if cls.map_space == "input"]
+    return [name for name in METHODS if method_class(name).map_space == "input"]
 
 
 def get(name: str, model: nn.Module, **options: Any) -> AttributionMethod:
