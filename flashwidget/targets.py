@@ -110,4 +110,5 @@ def target_selector(
             return chosen.unsqueeze(1)
         return chosen.unsqueeze(0).expand(num_images, -1)
 
+    select.uses_logits = entries is None  # explicit classes need the logits' shape only
     return select

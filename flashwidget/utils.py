@@ -187,7 +187,9 @@ def apply_transforms(
     mean, std = _checked_stats(mean, std, channels=3)
     pixels = F.pil_to_tensor(_resize_and_centre_crop(load_image(image), size))
     normalised = F.normalize(F.to_dtype(pixels, torch.float32, scale=True), mean, std)
-    return normalised.unsqueeze(0).requires_grad_(True)
+    # Contiguous, as torchvision's ToTensor gives: pil_to_tensor's channel-last strides would
+    # send convolutions down other kernels, whose sums differ in the last bits.
+    return normalised.unsqueeze(0).contiguous().requires_grad_(True)
 
 
 def _resize_and_centre_crop(image: Image.Image, size: int) -> Image.Image:

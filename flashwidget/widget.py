@@ -25,11 +25,11 @@ update on a training thread never interleave.
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import inspect
 import math
 import pathlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -150,6 +150,18 @@ def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> st
     if methods.method_class(method).map_space == "input":
         described += ", max |value| over channels" if take_max else ", sum over channels"
     return described
+
+
+def _kernel_loop() -> Any:
+    """The event loop of the Jupyter kernel this code runs in, when called on the kernel's own
+    thread; ``None`` anywhere else. A running asyncio loop is not enough of a sign: Playwright's
+    synchronous API, for one, keeps a loop running on the main thread that nobody turns."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    loop = getattr(getattr(shell, "kernel", None), "io_loop", None)
+    if loop is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return loop
 
 
 def _guided(name: str) -> bool:
@@ -694,21 +706,20 @@ class SaliencyWidget(anywidget.AnyWidget):
     def _prefetch(self) -> None:
         """Compute the top-k classes' maps not cached yet for the current method.
 
-        In a kernel, where an event loop runs on this thread, one class at a time, each piece
-        scheduled on the loop a moment later: a click that arrives meanwhile is answered before
-        the next piece, not after all of them (one class costs about a map; four in one call
-        would hold the kernel four times as long). Elsewhere (plain Python, a test) all at
+        In a Jupyter kernel, one class at a time, each piece scheduled on the kernel's event
+        loop a moment later: a click that arrives meanwhile is answered before the next piece,
+        not after all of them (one class costs about a map; four in one call would hold the
+        kernel four times as long). Elsewhere (plain Python, a test, a training thread) all at
         once, sharing one forward pass.
         """
         self._prefetching += 1  # a newer map restarts the prefetch; older pieces stop
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        loop = _kernel_loop()
+        if loop is None:
             self._prefetch_piece(limit=None)
-            return
-        loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, self._prefetching)
+        else:
+            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, self._prefetching)
 
-    def _prefetch_step(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
+    def _prefetch_step(self, loop: Any, generation: int) -> None:
         if generation != self._prefetching:
             return
         if not self._lock.acquire(blocking=False):  # a training update is computing

@@ -289,3 +289,29 @@ def test_a_layer_that_enlarges_its_input_is_not_the_default():
 @pytest.mark.parametrize("name", NAMES)
 def test_each_class_carries_its_registry_name(name):
     assert methods.method_class(name).name == name
+
+
+@pytest.mark.parametrize("name", ["smoothgrad", "integrated_gradients"])
+def test_attribute_runs_no_extra_forward_pass_for_given_classes(name, model, images):
+    """Captum runs only the passes over noisy copies or path points; so does ``attribute`` when
+    the classes are given. ``explain`` (which returns the logits) and a top-class target need
+    one more forward pass, on the clean images."""
+    method = build(name, model, internal_batch_size=100)
+    batches: list[int] = []
+    handle = model.register_forward_pre_hook(lambda module, args: batches.append(len(args[0])))
+    try:
+        method.attribute(images, [1, 2])
+        given = list(batches)
+        batches.clear()
+        method.attribute(images)
+        top = list(batches)
+        batches.clear()
+        result = method.explain(images, [1, 2])
+    finally:
+        handle.remove()
+    passes = QUICK[name].get("samples", QUICK[name].get("steps"))
+    assert given == [2 * passes]
+    assert top == [2, 2 * passes]
+    assert batches == [2, 2 * passes] and result.logits.shape == (2, 6)
+    with pytest.raises(IndexError, match="out of range"):
+        method.attribute(images, 99)  # checked by the first pass, as before

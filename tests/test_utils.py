@@ -604,3 +604,7 @@ def test_a_one_channel_image_without_statistics_says_what_was_assumed():
         denormalize(torch.zeros(1, 4, 4), mean=[0.1, 0.2], std=[1.0, 1.0])
     assert "assumed" not in str(raised.value)  # the user's own statistics: nothing assumed
     assert denormalize(torch.zeros(1, 4, 4), mean=[0.5], std=[0.5]).shape == (1, 4, 4)
+
+
+def test_apply_transforms_gives_a_contiguous_batch():
+    assert apply_transforms(load_image(PHOTO)).is_contiguous()

@@ -73,14 +73,16 @@ from flashwidget.targets import TargetClass, TargetSelector, asks_for_several, t
 class Attribution:
     """What one call computed, all detached and on the model's device.
 
-    ``logits`` is (N, classes), ``targets`` (N, K) the explained class indices, and ``maps``
+    ``logits`` is (N, classes) (``None`` inside ``attribute``, which returns the maps only,
+    when SmoothGrad or Integrated Gradients had no other use for them), ``targets`` (N, K) the
+    explained class indices, and ``maps``
     (N, K, C, H, W) for input-space methods or (N, K, 1, H, W) for Grad-CAM: the map of class
     ``targets[n, k]`` for image ``n``. ``notes`` holds what the call also warned about (a guided
     map that is only partly guided), one sentence each, for callers that show it rather than
     catch warnings.
     """
 
-    logits: torch.Tensor
+    logits: torch.Tensor | None
     targets: torch.Tensor
     maps: torch.Tensor
     notes: tuple[str, ...] = ()
@@ -194,6 +196,26 @@ def report_progress(done: int, total: int) -> None:
     callback = _progress.get()
     if callback is not None:
         callback(done / total)
+
+
+_logits_wanted: ContextVar[bool] = ContextVar("flashwidget_logits_wanted", default=True)
+
+
+def pass_selector(
+    select: TargetSelector,
+    rows: Callable[[torch.Tensor], torch.Tensor],
+    spread: Callable[[torch.Tensor], torch.Tensor],
+) -> TargetSelector:
+    """For the first pass of a base method over other inputs (noisy copies, path points) when
+    the classes are given explicitly: ``select`` reads one row of the pass's logits per image
+    (``rows``), which only gives it the number of classes to check against, and its choice is
+    spread to every row of the pass (``spread``)."""
+
+    def chosen(logits: torch.Tensor) -> torch.Tensor:
+        return spread(select(rows(logits)))
+
+    chosen.uses_logits = False
+    return chosen
 
 
 def chunks(total: int, size: int) -> list[range]:
@@ -356,7 +378,11 @@ class AttributionMethod(ABC):
             (N, C, H, W) for a batch, (K, C, H, W) for one image and K classes. Grad-CAM's maps
             have one channel: (1, H, W), (N, 1, H, W), (K, 1, H, W).
         """
-        maps = self.explain(inputs, target, **call_options).maps
+        token = _logits_wanted.set(False)  # only the maps are returned
+        try:
+            maps = self.explain(inputs, target, **call_options).maps
+        finally:
+            _logits_wanted.reset(token)
         if maps.shape[0] > 1:
             return maps[:, 0]
         if asks_for_several(target):
@@ -435,6 +461,18 @@ class AttributionMethod(ABC):
             if note is not None:
                 add_note(note, PartlyGuidedWarning)
         return logits_from(output, self.output_fn, batch_size=x.shape[0])
+
+    def _classes(
+        self, x: torch.Tensor, select: TargetSelector
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Logits and classes of ``x`` for a method that explains other inputs (noisy copies,
+        a path) for the classes of ``x``: one forward pass when it is needed (the top class is
+        asked for, or the caller wants the logits); otherwise ``(None, None)``, and the first
+        pass over the other inputs checks and spreads the given classes (:func:`pass_selector`),
+        so that ``attribute`` runs no more passes than Captum does."""
+        if getattr(select, "uses_logits", True) or _logits_wanted.get():
+            return self._predict(x, select)
+        return None, None
 
     def _predict(
         self, x: torch.Tensor, select: TargetSelector

@@ -21,6 +21,7 @@ from flashwidget.methods.core import (
     AttributionMethod,
     chunks,
     fixed_targets,
+    pass_selector,
     report_progress,
 )
 from flashwidget.methods.gradient import Gradient
@@ -115,21 +116,30 @@ class IntegratedGradients(AttributionMethod):
 
     def _explain(self, x: torch.Tensor, select: TargetSelector) -> Attribution:
         baseline = self._baseline_for(x)
-        logits, targets = self._predict(x, select)
+        logits, targets = self._classes(x, select)
         alphas, weights = path_points(self.rule, self.steps)
         num_images = x.shape[0]
         per_pass = max(1, self.internal_batch_size // num_images)
         delta = x - baseline
-        total = torch.zeros(
-            (num_images, targets.shape[1], *x.shape[1:]), device=x.device, dtype=x.dtype
-        )
+        total: torch.Tensor | None = None
         for piece in chunks(self.steps, per_pass):
             points = torch.cat([baseline + alphas[i] * delta for i in piece])
-            repeated = targets.repeat(len(piece), 1)
-            grads = self._gradient._explain(points, fixed_targets(repeated)).maps
-            grads = grads.view(len(piece), num_images, *grads.shape[1:])
+            count = len(piece)
+            if targets is None:
+                chosen = pass_selector(
+                    select,
+                    rows=lambda logits, m=count: logits.view(m, num_images, -1)[0],
+                    spread=lambda picked, m=count: picked.repeat(m, 1),
+                )
+            else:
+                chosen = fixed_targets(targets.repeat(len(piece), 1))
+            result = self._gradient._explain(points, chosen)
+            if targets is None:
+                targets = result.targets.view(len(piece), num_images, -1)[0]
+            grads = result.maps.view(len(piece), num_images, *result.maps.shape[1:])
             step = torch.tensor([weights[i] for i in piece], dtype=x.dtype, device=x.device)
-            total += (grads * step.view(-1, *[1] * (grads.ndim - 1))).sum(dim=0)
+            part = (grads * step.view(-1, *[1] * (grads.ndim - 1))).sum(dim=0)
+            total = part if total is None else total + part
             report_progress(piece.stop, self.steps)
         maps = total * delta.unsqueeze(1)
         return Attribution(logits=logits, targets=targets, maps=maps)

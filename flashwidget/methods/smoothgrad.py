@@ -23,6 +23,7 @@ from flashwidget.methods.core import (
     AttributionMethod,
     chunks,
     fixed_targets,
+    pass_selector,
     report_progress,
     reporting_progress,
 )
@@ -101,7 +102,7 @@ class SmoothGrad(AttributionMethod):
             generator = torch.Generator().manual_seed(0)
         elif not isinstance(generator, torch.Generator):
             raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
-        logits, targets = self._predict(x, select)
+        logits, targets = self._classes(x, select)
         num_images = x.shape[0]
         seeds = torch.randint(2**62, (num_images,), generator=generator, device=generator.device)
         streams = [torch.Generator(generator.device).manual_seed(int(s)) for s in seeds]
@@ -118,10 +119,19 @@ class SmoothGrad(AttributionMethod):
                 [torch.stack([_randn(x, g) for _ in range(draws)]) for g in streams]
             )
             noisy = (x.unsqueeze(1) + sigma * noise.to(x.device)).flatten(0, 1)
-            repeated = targets.repeat_interleave(draws, dim=0)
+            if targets is None:
+                chosen = pass_selector(
+                    select,
+                    rows=lambda logits, d=draws: logits.view(num_images, d, -1)[:, 0],
+                    spread=lambda picked, d=draws: picked.repeat_interleave(d, dim=0),
+                )
+            else:
+                chosen = fixed_targets(targets.repeat_interleave(draws, dim=0))
             with reporting_progress(None):
-                maps = self.base._explain(noisy, fixed_targets(repeated)).maps
-            maps = maps.view(num_images, draws, *maps.shape[1:])
+                result = self.base._explain(noisy, chosen)
+            if targets is None:
+                targets = result.targets.view(num_images, draws, -1)[:, 0]
+            maps = result.maps.view(num_images, draws, *result.maps.shape[1:])
             part = (maps.square() if self.squared else maps).sum(dim=1)
             total = part if total is None else total + part
             report_progress(piece.stop, self.samples)
