@@ -79,8 +79,10 @@ def model_dtype(model: nn.Module) -> torch.dtype | None:
     Inputs are cast to it, so that a float64 model can be given a float32 image (and the
     reverse) and a bfloat16 or float16 model an ordinary float32 one.
     """
-    dtypes = floating_dtypes(model)
-    return dtypes[0] if dtypes else None
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        if tensor.is_floating_point():
+            return tensor.dtype  # the first: no walk over all of them on every call
+    return None
 
 
 def batch_statistics_layers(model: nn.Module) -> list[str]:
