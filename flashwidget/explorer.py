@@ -273,21 +273,24 @@ class Explorer:
         self._note_top(result.logits[0])
         return Shown(target=index, map=result.maps[0, 0], logits=result.logits[0])
 
-    def prefetch(self, name: str, options: Mapping[str, Any]) -> None:
-        """Compute the top-k classes' maps not cached yet, in one call.
+    def prefetch(self, name: str, options: Mapping[str, Any], limit: int | None = None) -> int:
+        """Compute the top-k classes' maps not cached yet (at most ``limit`` of them), in one
+        call; return how many are still missing.
 
         Iterative methods (SmoothGrad, Integrated Gradients) are not prefetched: their maps
         take tens of passes each, and computing four of them ahead would hold the kernel for
         seconds that a user's next click would wait out.
         """
         if self.method(name, options).iterative:
-            return
+            return 0
         key = options_key(options)
         missing = [c for c in self.top_classes if (c, name, key) not in self._cache]
-        if missing:
-            result = self.method(name, options).explain(self.input, missing)
-            for k, index in enumerate(missing):
+        chosen = missing[:limit]
+        if chosen:
+            result = self.method(name, options).explain(self.input, chosen)
+            for k, index in enumerate(chosen):
                 self._cache.put((index, name, key), result.maps[0, k])
+        return len(missing) - len(chosen)
 
     def _note_top(self, logits: torch.Tensor) -> None:
         top = min(self.top_k, len(logits))

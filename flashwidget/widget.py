@@ -29,6 +29,7 @@ import difflib
 import inspect
 import math
 import pathlib
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -96,7 +97,9 @@ COMPARE_REQUESTS = ("compare", "compare_method", "compare_target")
 LATEST = -1  # step_index of the newest map, which updates replace as training goes on
 REFUSED = "Refused a change from the browser: "
 DIVERGING = "RdBu_r"
-# the colormap of signed maps: negative blue, zero white, positive red
+# Seconds between two pieces of prefetching in a kernel: long enough for the event loop to
+# read a message that arrived meanwhile and answer it first.
+PREFETCH_PAUSE = 0.01  # the colormap of signed maps: negative blue, zero white, positive red
 
 
 def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
@@ -147,6 +150,18 @@ def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> st
     if methods.method_class(method).map_space == "input":
         described += ", max |value| over channels" if take_max else ", sum over channels"
     return described
+
+
+def _kernel_loop() -> Any:
+    """The event loop of the Jupyter kernel this code runs in, when called on the kernel's own
+    thread; ``None`` anywhere else. A running asyncio loop is not enough of a sign: Playwright's
+    synchronous API, for one, keeps a loop running on the main thread that nobody turns."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    loop = getattr(getattr(shell, "kernel", None), "io_loop", None)
+    if loop is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return loop
 
 
 def _guided(name: str) -> bool:
@@ -333,6 +348,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._rate = RateLimit(update_interval)
         self._options_by_method: dict[str, dict[str, Any]] = {}
         self._explorer: Explorer | None = None
+        self._prefetching = 0  # generation of the prefetch under way
         super().__init__(**kwargs)
 
         if isinstance(transform, torchvision.models.WeightsEnum):
@@ -688,12 +704,40 @@ class SaliencyWidget(anywidget.AnyWidget):
         self.set_trait("progress", fraction)
 
     def _prefetch(self) -> None:
-        """Compute the top-k classes' maps not cached yet for the current method, in one call
-        that shares a forward pass between them."""
+        """Compute the top-k classes' maps not cached yet for the current method.
+
+        In a Jupyter kernel, one class at a time, each piece scheduled on the kernel's event
+        loop a moment later: a click that arrives meanwhile is answered before the next piece,
+        not after all of them (one class costs about a map; four in one call would hold the
+        kernel four times as long). Elsewhere (plain Python, a test, a training thread) all at
+        once, sharing one forward pass.
+        """
+        self._prefetching += 1  # a newer map restarts the prefetch; older pieces stop
+        loop = _kernel_loop()
+        if loop is None:
+            self._prefetch_piece(limit=None)
+        else:
+            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, self._prefetching)
+
+    def _prefetch_step(self, loop: Any, generation: int) -> None:
+        if generation != self._prefetching:
+            return
+        if not self._lock.acquire(blocking=False):  # a training update is computing
+            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, generation)
+            return
         try:
-            self._explorer.prefetch(self.method, self.method_options)
+            remaining = self._prefetch_piece(limit=1)
+        finally:
+            self._lock.release()
+        if remaining:
+            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, generation)
+
+    def _prefetch_piece(self, limit: int | None) -> int:
+        try:
+            return self._explorer.prefetch(self.method, self.method_options, limit=limit)
         except Exception as error:
             self._say(f"{self.status} (prefetching failed: {_describe(error)})")
+            return 0
 
     def _record(self, step: str) -> None:
         """Keep the current map as a snapshot; an index shown in the view keeps its snapshot."""

@@ -9,6 +9,7 @@ from test_widget import LABELS, SIDE, Tiny, from_browser, tiny_input
 from torch import nn
 
 from flashwidget import methods
+from flashwidget import widget as widget_module
 from flashwidget.explorer import Explorer, check_options
 from flashwidget.methods import AttributionMethod
 from flashwidget.pixels import channel_map
@@ -218,3 +219,43 @@ def test_iterative_methods_are_not_prefetched(widget, calls) -> None:
     widget.method_options = {"samples": 2}
     assert [name for _, name, _ in calls] == ["smoothgrad", "smoothgrad"]  # defaults, then 2
     assert all(not isinstance(target, list) for target, _, _ in calls)
+
+
+def test_in_a_kernel_prefetching_yields_to_a_new_request(tiny, calls, monkeypatch) -> None:
+    """In a kernel the prefetch runs one class at a time, each piece scheduled on the kernel's
+    event loop, so a request that arrives before a piece is answered first; a newer map's
+    prefetch replaces the older one's remaining pieces."""
+
+    class KernelLoop:
+        """The part of the kernel's tornado IOLoop the widget uses, turned by hand."""
+
+        def __init__(self) -> None:
+            self.pending: list[tuple] = []
+
+        def call_later(self, delay: float, callback, *args) -> None:
+            self.pending.append((callback, args))
+
+        def turn(self) -> None:
+            callback, args = self.pending.pop(0)
+            callback(*args)
+
+    loop = KernelLoop()
+    monkeypatch.setattr(widget_module, "_kernel_loop", lambda: loop)
+    shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=4)
+    assert calls == [(None, "gradient", None)] and len(loop.pending) == 1
+    top = [p["index"] for p in shown.predictions]
+    loop.turn()  # the first piece: one class
+    assert calls[1:] == [([top[1]], "gradient", None)]
+    outside = next(i for i in range(10) if i not in top)
+    shown.target = outside  # a click, answered at once, before the next piece
+    assert calls[2] == (outside, "gradient", None)
+    while loop.pending:
+        loop.turn()
+    assert calls[3:] == [([c], "gradient", None) for c in top[2:]]  # the rest, one a piece
+
+
+def test_outside_a_kernel_the_prefetch_is_one_call(tiny, calls) -> None:
+    assert widget_module._kernel_loop() is None
+    shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=4)
+    top = [p["index"] for p in shown.predictions]
+    assert calls == [(None, "gradient", None), (top[1:], "gradient", None)]
