@@ -25,6 +25,7 @@ update on a training thread never interleave.
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import inspect
 import math
@@ -152,16 +153,18 @@ def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> st
     return described
 
 
-def _kernel_loop() -> Any:
-    """The event loop of the Jupyter kernel this code runs in, when called on the kernel's own
-    thread; ``None`` anywhere else. A running asyncio loop is not enough of a sign: Playwright's
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop turning a Jupyter kernel's messages, when this code runs in one, on it;
+    ``None`` anywhere else. A running loop alone is not enough of a sign: Playwright's
     synchronous API, for one, keeps a loop running on the main thread that nobody turns."""
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
-    loop = getattr(getattr(shell, "kernel", None), "io_loop", None)
-    if loop is None or threading.current_thread() is not threading.main_thread():
+    if getattr(shell, "kernel", None) is None:
         return None
-    return loop
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a thread of the user's (training): no loop here
+        return None
 
 
 def _guided(name: str) -> bool:
@@ -719,7 +722,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         else:
             loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, self._prefetching)
 
-    def _prefetch_step(self, loop: Any, generation: int) -> None:
+    def _prefetch_step(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
         if generation != self._prefetching:
             return
         if not self._lock.acquire(blocking=False):  # a training update is computing

@@ -240,3 +240,13 @@ def test_a_newer_request_supersedes_one_that_has_not_started(
     settle(page)
     assert kernel.eval("engine_calls") == [["smoothgrad", slow], ["smoothgrad", last]]
     assert kernel.eval("w.target") == last and kernel.eval("w.error") == ""
+
+    # A fast method not used before is prefetched for the top classes, one class a piece on
+    # the kernel's event loop (so a click between two pieces is answered first).
+    first.locator(".fw-method").select_option("input_x_gradient")
+    expect(first.locator(".fw-status")).to_contain_text(f"(class {last}): Input x gradient")
+    kernel.wait_for("len(engine_calls)", lambda count: count >= 8)
+    settle(page)
+    prefetched = kernel.eval("engine_calls")[3:]
+    assert [name for name, _ in prefetched] == ["input_x_gradient"] * 5
+    assert all(len(targets) == 1 for _, targets in prefetched), prefetched
