@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+import torchvision
 from test_widget import LABELS, SIDE, Tiny, from_browser, tiny_input
 from torch import nn
 
@@ -259,3 +260,16 @@ def test_outside_a_kernel_the_prefetch_is_one_call(tiny, calls) -> None:
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=4)
     top = [p["index"] for p in shown.predictions]
     assert calls == [(None, "gradient", None), (top[1:], "gradient", None)]
+
+
+def test_a_gelu_classifier_from_torchvision_gets_the_guided_methods_greyed_out() -> None:
+    """ConvNeXt uses GELU throughout: no rectifier, so guided backprop cannot run there."""
+    torch.manual_seed(0)
+    model = torchvision.models.convnext_tiny(weights=None, num_classes=10).eval()
+    shown = SaliencyWidget(model, torch.randn(3, 64, 64), labels=LABELS)
+    specs = {spec["name"]: spec for spec in shown.method_specs}
+    assert "needs rectifiers" in specs["guided_backprop"]["unavailable"]
+    assert "needs rectifiers" in specs["guided_gradcam"]["unavailable"]
+    assert specs["gradcam"]["unavailable"] == "" and shown.error == ""
+    shown.method = "gradcam"
+    assert shown.error == "" and shown.attributions.shape == (1, 64, 64)
