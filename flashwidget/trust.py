@@ -1,11 +1,12 @@
 """Should I trust this map? Sanity checks of Adebayo et al. (2018, "Sanity checks for saliency
 maps"), computed on a private copy of the model.
 
-``randomization_check`` re-initialises the model's layers from the output towards the input
-(cascading) or one at a time, recomputes the map after each step and says how similar it stays
-to the original: a map that survives the loss of the weights it claims to explain is not
-explaining them. Guided backpropagation famously survives (it behaves like an edge detector);
-the plain gradient does not.
+``class_sensitivity`` compares the map for a class with the map for another (the least likely
+by default). ``randomization_check`` re-initialises the model's layers from the output towards
+the input (cascading) or one at a time, recomputes the map after each step and says how similar
+it stays to the original: a map that survives the loss of the weights it claims to explain is
+not explaining them. Guided backpropagation famously survives (it behaves like an edge
+detector); the plain gradient does not.
 
 Similarity is measured on absolute values (the largest over colour channels), as in the paper:
 Spearman's rank correlation (ties get their average rank) and SSIM (Wang et al. 2004, an 11-pixel
@@ -27,6 +28,17 @@ from flashwidget.checks import require_positive_int
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
 from flashwidget.targets import TargetClass
+
+
+@dataclass(frozen=True)
+class ClassSensitivity:
+    """How alike the maps of two classes are (averaged over the images): a map that does not
+    change with the class cannot be explaining the class. ``other`` is the class compared, one
+    per image."""
+
+    other: list[int]
+    spearman: float
+    ssim: float
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,41 @@ def ssim(a: torch.Tensor, b: torch.Tensor, window: int = 11, sigma: float = 1.5)
     vx, vy, cxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
     index = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
     return float(index.mean())
+
+
+def _similarity(a: torch.Tensor, b: torch.Tensor, shape: torch.Size) -> tuple[float, float]:
+    """Mean Spearman and SSIM over images of two (N, H*W) magnitude maps."""
+    pairs = list(zip(a, b, strict=True))
+    rank = sum(spearman(x, y) for x, y in pairs) / len(pairs)
+    structure = sum(ssim(x.view(shape), y.view(shape)) for x, y in pairs) / len(pairs)
+    return rank, structure
+
+
+def class_sensitivity(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target: TargetClass = None,
+    method: str = "gradient",
+    options: Mapping[str, Any] | None = None,
+    other: TargetClass = None,
+) -> ClassSensitivity:
+    """Similarity of the map for ``target`` and the map for ``other`` (by default each image's
+    least likely class), with the same method; computed on a private copy of the model."""
+    batch = as_image_batch(inputs)
+    copy, _ = private_copy(model)
+    method_ = methods.get(method, copy, **dict(options or {}))
+    explained = method_.explain(batch, target)
+    if other is None:
+        other = explained.logits.argmin(dim=1).tolist()
+    elif batch.shape[0] == 1 and not isinstance(other, (list, tuple)):
+        other = [other]
+    compared = method_.explain(batch, other)
+    others = compared.targets[:, 0].tolist()
+    shape = explained.maps.shape[-2:]
+    rank, structure = _similarity(
+        _magnitude(explained.maps[:, 0]), _magnitude(compared.maps[:, 0]), shape
+    )
+    return ClassSensitivity(other=others, spearman=rank, ssim=structure)
 
 
 def _randomizable_layers(model: nn.Module) -> list[str]:
@@ -164,19 +211,8 @@ def randomization_check(
             copy.load_state_dict(kept)
         _reset(copy.get_submodule(name), generator)
         maps = methods.get(method, copy, **options).explain(batch, targets.tolist()).maps
-        now = _magnitude(maps[:, 0])
-        shape = original.maps.shape[-2:]
-        steps.append(
-            RandomizationStep(
-                layer=name,
-                spearman=sum(spearman(r, n) for r, n in zip(reference, now, strict=True))
-                / len(batch),
-                ssim=sum(
-                    ssim(r.view(shape), n.view(shape)) for r, n in zip(reference, now, strict=True)
-                )
-                / len(batch),
-            )
-        )
+        rank, structure = _similarity(reference, _magnitude(maps[:, 0]), original.maps.shape[-2:])
+        steps.append(RandomizationStep(layer=name, spearman=rank, ssim=structure))
         if progress is not None:
             progress(done / len(names))
     return steps

@@ -84,3 +84,17 @@ def test_bad_arguments_are_refused():
         trust.randomization_check(nn.Sequential(nn.Flatten(), nn.Softmax(dim=1)), x)
     with pytest.raises(KeyError, match="unknown attribution method"):
         trust.randomization_check(model, x, method="lime")
+
+
+def test_class_sensitivity_tells_grad_cam_from_guided_backprop(default_model, sample_input):
+    """The paper's other finding, as the issue states it: Grad-CAM's map depends on the class
+    (low similarity to the least likely class's map), guided backprop's barely does."""
+    guided = trust.class_sensitivity(default_model, sample_input, method="guided_backprop")
+    cam = trust.class_sensitivity(default_model, sample_input, method="gradcam")
+    with torch.no_grad():
+        least = int(default_model(sample_input.unsqueeze(0)).argmin())
+    assert guided.other == cam.other == [least]
+    assert cam.spearman < 0.5 < 0.95 < guided.spearman
+    assert cam.ssim < 0.5 < guided.ssim
+    chosen = trust.class_sensitivity(default_model, sample_input, method="gradcam", other=400)
+    assert chosen.other == [400]
