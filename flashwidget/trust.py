@@ -27,7 +27,10 @@ from flashwidget import methods
 from flashwidget.checks import require_positive_int
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
-from flashwidget.targets import TargetClass
+from flashwidget.methods.core import run_model
+from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
+from flashwidget.model_output import logits_from
+from flashwidget.targets import TargetClass, target_selector
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,11 @@ def class_sensitivity(
     return ClassSensitivity(other=others, spearman=rank, ssim=structure)
 
 
+def logits_of(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """The model's logits for ``images``, without a graph (call inside ``no_grad``)."""
+    return logits_from(run_model(model, images), None, batch_size=len(images), graph=False)
+
+
 def _randomizable_layers(model: nn.Module) -> list[str]:
     """Layers with weights of their own and a ``reset_parameters``, output to input (the order
     of ``named_modules`` reversed, which for sequential models is the order of the pass)."""
@@ -216,3 +224,146 @@ def randomization_check(
         if progress is not None:
             progress(done / len(names))
     return steps
+
+
+@dataclass(frozen=True)
+class DeletionInsertion:
+    """Deletion and insertion curves (Petsiuk et al. 2018, RISE), one row per image.
+
+    ``fractions`` (steps + 1) are the shares of pixels removed (deletion) or revealed
+    (insertion), in order of decreasing saliency; ``deletion`` and ``insertion`` (N, steps + 1)
+    the target's probability at each; the areas under them (trapezoid rule) per image; and the
+    same areas for random orderings, averaged over a few seeded ones, as the chance level. A
+    faithful map has a deletion area below chance and an insertion area above its deletion area.
+    """
+
+    fractions: torch.Tensor
+    deletion: torch.Tensor
+    insertion: torch.Tensor
+    deletion_auc: torch.Tensor
+    insertion_auc: torch.Tensor
+    random_deletion_auc: torch.Tensor
+    random_insertion_auc: torch.Tensor
+
+
+def _blurred(images: torch.Tensor, sigma: float = 5.0) -> torch.Tensor:
+    """A Gaussian blur of each channel (RISE's insertion canvas), edges replicated."""
+    radius = int(3 * sigma)
+    coords = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
+    gauss = torch.exp(-coords.square() / (2 * sigma**2))
+    gauss = gauss / gauss.sum()
+    channels = images.shape[1]
+    rows = gauss.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
+    cols = gauss.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
+    padded = F.pad(images, (radius, radius, radius, radius), mode="replicate")
+    return F.conv2d(F.conv2d(padded, rows, groups=channels), cols, groups=channels)
+
+
+def _probabilities_along(
+    copy: nn.Module,
+    start: torch.Tensor,
+    end: torch.Tensor,
+    order: torch.Tensor,
+    targets: torch.Tensor,
+    steps: int,
+    batch_size: int,
+) -> torch.Tensor:
+    """(N, steps + 1): the target's probability as the pixels in ``order`` (N, H*W) go from
+    ``start`` to ``end``, ``k / steps`` of them at step k; ``batch_size`` images a pass."""
+    n, _, height, width = start.shape
+    pixels = height * width
+    ranks = torch.empty_like(order)
+    ranks.scatter_(1, order, torch.arange(pixels, device=order.device).expand(n, -1))
+    counts = [round(k * pixels / steps) for k in range(steps + 1)]
+    rows = []
+    for image in range(n):
+        masks = torch.stack([ranks[image] < count for count in counts]).view(-1, 1, height, width)
+        probabilities = []
+        for first in range(0, len(masks), batch_size):
+            mask = masks[first : first + batch_size].to(start.dtype)
+            mixed = start[image] * (1 - mask) + end[image] * mask
+            logits = logits_of(copy, mixed)
+            probabilities.append(logits.softmax(dim=1)[:, targets[image]])
+        rows.append(torch.cat(probabilities))
+    return torch.stack(rows)
+
+
+def _area(curves: torch.Tensor) -> torch.Tensor:
+    return torch.trapezoid(curves, dx=1.0 / (curves.shape[1] - 1), dim=1)
+
+
+def deletion_insertion(
+    model: nn.Module,
+    inputs: torch.Tensor,
+    target: TargetClass,
+    attributions: torch.Tensor,
+    steps: int = 50,
+    baseline: str | float | torch.Tensor = "blur",
+    random_orderings: int = 3,
+    batch_size: int = 32,
+    generator: torch.Generator | None = None,
+) -> DeletionInsertion:
+    """Deletion and insertion curves of ``attributions`` for ``target``, with chance levels.
+
+    Args:
+        inputs: one image (C, H, W) or a batch (N, C, H, W), normalised for the model.
+        target: the class(es) explained, as for any method.
+        attributions: the maps, (C, H, W) or (N, C, H, W) (one channel for Grad-CAM); pixels
+            are ranked by their largest absolute value over channels.
+        steps: points on each curve after the first.
+        baseline: what deleted pixels become and insertion starts from: "blur" (a Gaussian
+            blur of the image, sigma 5 px, RISE's insertion canvas), a number, or a tensor of
+            the input's shape.
+        random_orderings: seeded random pixel orderings whose areas give the chance level.
+        batch_size: images through the model at once (memory is bounded by it).
+        generator: the random orderings' source (seeded 0 when omitted).
+    """
+    require_positive_int(steps, "steps", "points on each curve")
+    require_positive_int(random_orderings, "random_orderings")
+    require_positive_int(batch_size, "batch_size")
+    if generator is None:
+        generator = torch.Generator().manual_seed(0)
+    batch = as_image_batch(inputs).detach()
+    maps = attributions.detach()
+    maps = maps.unsqueeze(0) if maps.dim() == 3 else maps
+    if maps.dim() != 4 or maps.shape[0] != batch.shape[0] or maps.shape[-2:] != batch.shape[-2:]:
+        raise ValueError(
+            f"attributions have shape {tuple(attributions.shape)}; expected one map per image "
+            f"of the input's size, (N, C, H, W) with N, H, W = {batch.shape[0]}, "
+            f"{batch.shape[2]}, {batch.shape[3]}"
+        )
+    copy, _ = private_copy(model)
+    device = model_device(copy, fallback=batch.device)
+    batch = batch.to(device=device, dtype=model_dtype(copy) or batch.dtype)
+    with torch.no_grad(), evaluation_mode(copy):
+        selected = target_selector(target, len(batch))(logits_of(copy, batch))[:, 0]
+        if isinstance(baseline, str):
+            if baseline != "blur":
+                raise ValueError(f"baseline must be 'blur', a number or a tensor; got {baseline!r}")
+            canvas = _blurred(batch)
+        elif isinstance(baseline, torch.Tensor):
+            canvas = baseline.to(batch).expand_as(batch)
+        else:
+            canvas = torch.full_like(batch, float(baseline))
+        saliency = maps.to(device).abs().amax(dim=1).flatten(1)
+        order = saliency.argsort(dim=1, descending=True)
+        run = lambda start, end, pixels: _probabilities_along(  # noqa: E731
+            copy, start, end, pixels, selected, steps, batch_size
+        )
+        deletion, insertion = run(batch, canvas, order), run(canvas, batch, order)
+        chance_deletion, chance_insertion = [], []
+        for _ in range(random_orderings):
+            shuffled = torch.stack(
+                [torch.randperm(order.shape[1], generator=generator) for _ in range(len(batch))]
+            ).to(device)
+            chance_deletion.append(_area(run(batch, canvas, shuffled)))
+            chance_insertion.append(_area(run(canvas, batch, shuffled)))
+    return DeletionInsertion(
+        fractions=torch.linspace(0, 1, steps + 1),
+        deletion=deletion,
+        insertion=insertion,
+        deletion_auc=_area(deletion),
+        insertion_auc=_area(insertion),
+        random_deletion_auc=torch.stack(chance_deletion).mean(dim=0),
+        random_insertion_auc=torch.stack(chance_insertion).mean(dim=0),
+    )
