@@ -347,9 +347,10 @@ def deletion_insertion(
             canvas = torch.full_like(batch, float(baseline))
         saliency = maps.to(device).abs().amax(dim=1).flatten(1)
         order = saliency.argsort(dim=1, descending=True)
-        run = lambda start, end, pixels: _probabilities_along(  # noqa: E731
-            copy, start, end, pixels, selected, steps, batch_size
-        )
+
+        def run(start: torch.Tensor, end: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+            return _probabilities_along(copy, start, end, pixels, selected, steps, batch_size)
+
         deletion, insertion = run(batch, canvas, order), run(canvas, batch, order)
         chance_deletion, chance_insertion = [], []
         for _ in range(random_orderings):
