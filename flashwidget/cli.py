@@ -13,7 +13,6 @@ matplotlib. Output into a closed pipe (``flashwidget explain | head -1``) is dro
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import re
 import sys
@@ -107,14 +106,15 @@ def _positive_int(text: str) -> int:
 
 
 def _noise(text: str) -> float:
-    """SmoothGrad's noise level, by SmoothGrad's rule (finite, >= 0; a test checks they agree)."""
+    """SmoothGrad's noise level, checked by the rule SmoothGrad itself applies."""
+    from flashwidget.checks import require_fraction  # torch-free
+
     try:
-        value = float(text)
+        return require_fraction(float(text), "noise")
     except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"noise must be a finite number >= 0; got {text!r}")
-    return value
+        raise argparse.ArgumentTypeError(
+            f"noise must be a finite number >= 0; got {text!r}"
+        ) from None
 
 
 def _out(text: str) -> str:

@@ -34,9 +34,9 @@ from flashwidget import methods
 from flashwidget.guided import GuidedRectifiers, no_rectifiers_reason, partly_guided_note
 from flashwidget.live import WeightsMirror, model_tensors
 from flashwidget.method_names import OPTION_SPECS
-from flashwidget.methods.core import run_model
+from flashwidget.methods.core import logits_without_graph
 from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
-from flashwidget.model_output import OutputFn, logits_from
+from flashwidget.model_output import OutputFn
 from flashwidget.targets import Target
 
 OptionsKey = tuple[tuple[str, Any], ...]
@@ -304,9 +304,8 @@ class Explorer:
         shape = tuple(self.input.shape)
         if shape not in self._probes:
             rectifiers = GuidedRectifiers()
-            with torch.no_grad(), evaluation_mode(self.model), rectifiers:
-                output = run_model(self.model, self._input_on_device())
-            logits = logits_from(output, self.output_fn, batch_size=1, graph=False)
+            with evaluation_mode(self.model), rectifiers:
+                logits = logits_without_graph(self.model, self._input_on_device(), self.output_fn)
             self._probes[shape] = Probe(
                 outputs=logits.shape[1],
                 unguidable=(
@@ -328,7 +327,9 @@ class Explorer:
         notes: dict[str, str] = {}
         unguidable = self.probe().unguidable
         if unguidable:
-            notes.update({name: unguidable for name in methods.available() if _guided(name)})
+            notes.update(
+                {name: unguidable for name in methods.available() if methods.uses_rectifiers(name)}
+            )
         if not self.spatial_layers():
             reason = "needs a layer with a spatial output (N, C, h, w) and this model has none"
             for name in ("gradcam", "guided_gradcam"):
@@ -348,7 +349,3 @@ class Explorer:
         """The input on the model's device, in its floating dtype, as the methods give it."""
         device = model_device(self.model, fallback=self.input.device)
         return self.input.to(device=device, dtype=model_dtype(self.model) or self.input.dtype)
-
-
-def _guided(name: str) -> bool:
-    return methods.method_class(name).uses_rectifiers

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from flashwidget.colormaps import quantize
+from flashwidget.saliency import max_abs_over_channels
 from flashwidget.utils import denormalize, standardize_and_clip
 
 SIGNS = ("absolute", "positive", "negative", "all")
@@ -57,7 +58,7 @@ def channel_map(maps: torch.Tensor, take_max: bool) -> np.ndarray:
     (Captum's ``visualize_image_attr``), so that positive and negative evidence can be told
     apart in the browser. A one-channel map (Grad-CAM) is itself either way, up to the sign.
     """
-    reduced = maps.abs().amax(dim=0) if take_max else maps.sum(dim=0)
+    reduced = max_abs_over_channels(maps)[0] if take_max else maps.sum(dim=0)
     values = reduced.detach().float().cpu().numpy()
     if not np.isfinite(values).all():
         raise ValueError(

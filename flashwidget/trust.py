@@ -27,9 +27,9 @@ from flashwidget import methods
 from flashwidget.checks import require_positive_int
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
-from flashwidget.methods.core import run_model
+from flashwidget.methods.core import logits_without_graph
 from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
-from flashwidget.model_output import logits_from
+from flashwidget.saliency import max_abs_over_channels
 from flashwidget.targets import TargetClass, target_selector
 
 
@@ -56,7 +56,7 @@ class RandomizationStep:
 
 def _magnitude(maps: torch.Tensor) -> torch.Tensor:
     """(N, C, H, W) maps -> (N, H*W): the largest absolute value over channels."""
-    return maps.detach().abs().amax(dim=1).flatten(1).double()
+    return max_abs_over_channels(maps.detach())[:, 0].flatten(1).double()
 
 
 def _average_ranks(values: torch.Tensor) -> torch.Tensor:
@@ -138,11 +138,6 @@ def class_sensitivity(
         _magnitude(explained.maps[:, 0]), _magnitude(compared.maps[:, 0]), shape
     )
     return ClassSensitivity(other=others, spearman=rank, ssim=structure)
-
-
-def logits_of(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """The model's logits for ``images``, without a graph (call inside ``no_grad``)."""
-    return logits_from(run_model(model, images), None, batch_size=len(images), graph=False)
 
 
 def _randomizable_layers(model: nn.Module) -> list[str]:
@@ -282,7 +277,7 @@ def _probabilities_along(
         for first in range(0, len(masks), batch_size):
             mask = masks[first : first + batch_size].to(start.dtype)
             mixed = start[image] * (1 - mask) + end[image] * mask
-            logits = logits_of(copy, mixed)
+            logits = logits_without_graph(copy, mixed)
             probabilities.append(logits.softmax(dim=1)[:, targets[image]])
         rows.append(torch.cat(probabilities))
     return torch.stack(rows)
@@ -336,7 +331,7 @@ def deletion_insertion(
     device = model_device(copy, fallback=batch.device)
     batch = batch.to(device=device, dtype=model_dtype(copy) or batch.dtype)
     with torch.no_grad(), evaluation_mode(copy):
-        selected = target_selector(target, len(batch))(logits_of(copy, batch))[:, 0]
+        selected = target_selector(target, len(batch))(logits_without_graph(copy, batch))[:, 0]
         if isinstance(baseline, str):
             if baseline != "blur":
                 raise ValueError(f"baseline must be 'blur', a number or a tensor; got {baseline!r}")
@@ -345,7 +340,7 @@ def deletion_insertion(
             canvas = baseline.to(batch).expand_as(batch)
         else:
             canvas = torch.full_like(batch, float(baseline))
-        saliency = maps.to(device).abs().amax(dim=1).flatten(1)
+        saliency = max_abs_over_channels(maps.to(device))[:, 0].flatten(1)
         order = saliency.argsort(dim=1, descending=True)
 
         def run(start: torch.Tensor, end: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:

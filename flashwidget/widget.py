@@ -167,10 +167,6 @@ def _kernel_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _guided(name: str) -> bool:
-    return methods.method_class(name).uses_rectifiers
-
-
 def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
@@ -826,7 +822,10 @@ class SaliencyWidget(anywidget.AnyWidget):
                 ],
                 "unavailable": unavailable.get(name, ""),
                 "note": "; ".join(
-                    filter(None, [SANITY_NOTES.get(name), partly if _guided(name) else None])
+                    filter(
+                        None,
+                        [SANITY_NOTES.get(name), partly if methods.uses_rectifiers(name) else None],
+                    )
                 ),
             }
             for name in methods.available()

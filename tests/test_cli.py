@@ -19,8 +19,8 @@ from PIL import Image
 
 import flashwidget
 from flashwidget import cli, figures, method_names, methods, models
+from flashwidget.checks import require_fraction
 from flashwidget.class_index import ImageNetIndex
-from flashwidget.methods.smoothgrad import require_fraction
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD
 
 

@@ -11,7 +11,13 @@ from flashwidget.methods.gradcam import GradCAM, GuidedGradCAM
 from flashwidget.methods.gradient import Gradient, GuidedBackprop, InputXGradient
 from flashwidget.methods.integrated_gradients import IntegratedGradients
 from flashwidget.methods.layers import resolve_layer, spatial_layers
-from flashwidget.methods.registry import available, get, input_space_methods, method_class
+from flashwidget.methods.registry import (
+    available,
+    get,
+    input_space_methods,
+    method_class,
+    uses_rectifiers,
+)
 from flashwidget.methods.smoothgrad import SmoothGrad
 
 __all__ = [
@@ -31,4 +37,5 @@ __all__ = [
     "method_class",
     "resolve_layer",
     "spatial_layers",
+    "uses_rectifiers",
 ]

@@ -218,6 +218,15 @@ def pass_selector(
     return chosen
 
 
+def logits_without_graph(
+    model: nn.Module, inputs: torch.Tensor, output_fn: OutputFn | None = None
+) -> torch.Tensor:
+    """The model's logits for ``inputs`` from a forward pass without autograd: for picking
+    classes, counting outputs, or scoring perturbed images."""
+    with torch.no_grad():
+        return logits_from(run_model(model, inputs), output_fn, batch_size=len(inputs), graph=False)
+
+
 def chunks(total: int, size: int) -> list[range]:
     """``range(total)`` cut into consecutive pieces of at most ``size``."""
     return [range(start, min(start + size, total)) for start in range(0, total, size)]
@@ -479,10 +488,7 @@ class AttributionMethod(ABC):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and chosen targets of ``x`` from one forward pass without a graph: for
         methods that then explain other inputs (noisy copies, a path) for the same classes."""
-        with torch.no_grad():
-            logits = logits_from(
-                run_model(self.model, x), self.output_fn, batch_size=x.shape[0], graph=False
-            )
+        logits = logits_without_graph(self.model, x, self.output_fn)
         return logits, select(logits)
 
 

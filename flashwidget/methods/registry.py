@@ -28,6 +28,11 @@ def method_class(name: str) -> type[AttributionMethod]:
     return getattr(importlib.import_module(module), attribute)
 
 
+def uses_rectifiers(name: str) -> bool:
+    """Whether the method registered as ``name`` is a guided one, which needs rectifiers."""
+    return method_class(name).uses_rectifiers
+
+
 def input_space_methods() -> list[str]:
     """Names of the methods whose maps have the input's shape (SmoothGrad's possible bases)."""
     return [name for name in METHODS if method_class(name).map_space == "input"]

@@ -12,12 +12,9 @@ how the samples are cut into passes (``internal_batch_size``) never changes the 
 
 from __future__ import annotations
 
-import math
-from numbers import Real
-
 import torch
 
-from flashwidget.checks import require_positive_int
+from flashwidget.checks import require_fraction, require_positive_int
 from flashwidget.methods.core import (
     Attribution,
     AttributionMethod,
@@ -30,15 +27,6 @@ from flashwidget.methods.core import (
 from flashwidget.targets import TargetSelector
 
 DEFAULT_BATCH = 32  # noisy images per pass: bounds memory whatever the number of samples
-
-
-def require_fraction(value: object, name: str) -> float:
-    """A finite, non-negative real number, or a ValueError/TypeError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a number; got {value!r}")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}")
-    return float(value)
 
 
 def _randn(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
