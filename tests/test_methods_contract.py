@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from model_state import assert_same_state, snapshot
 from torch import nn
 
-from flashwidget import methods
+from flashwidget import methods, trust
 
 NAMES = methods.available()
 # Options that keep each method quick on the tiny model; the defaults are tested elsewhere.
@@ -315,3 +315,23 @@ def test_attribute_runs_no_extra_forward_pass_for_given_classes(name, model, ima
     assert batches == [2, 2 * passes] and result.logits.shape == (2, 6)
     with pytest.raises(IndexError, match="out of range"):
         method.attribute(images, 99)  # checked by the first pass, as before
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_trust_checks_run_any_method_without_side_effects(name, model, images):
+    """ "Check this map" runs every method: the model, the global random state and grad mode
+    are as they were, between the check's steps and after them."""
+    before = snapshot(model)
+    states = (torch.get_rng_state(), random.getstate(), np.random.get_state()[1].copy())
+    check = trust.MapCheck(model, images[0], 1, name, QUICK.get(name), steps=4, random_orderings=1)
+    while check.step():
+        assert torch.is_grad_enabled()
+    assert [verdict.name for verdict in check.result.verdicts] == [
+        "randomization",
+        "class",
+        "faithfulness",
+    ]
+    assert len(check.result.randomization) == check.result.layers == 4  # conv1, bn, conv2, fc
+    assert_same_state(before, snapshot(model))
+    assert torch.equal(states[0], torch.get_rng_state()) and states[1] == random.getstate()
+    assert np.array_equal(states[2], np.random.get_state()[1])

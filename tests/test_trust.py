@@ -49,9 +49,33 @@ def test_cascading_goes_from_the_output_down_and_repeats_exactly():
     )
     assert independent[0] == first[0], "the first step is the same either way"
     assert independent[1] != first[1], "one layer at a time keeps the output layer's weights"
+    assert [step.position for step in first] == [1, 2]
     progress: list[float] = []
     trust.randomization_check(model, x, progress=progress.append)
-    assert progress == [0.5, 1.0]
+    assert progress == pytest.approx([1 / 3, 2 / 3, 1.0]), "the original map, then each layer"
+
+
+def test_checkpoints_are_geometric_from_the_output_and_change_no_map():
+    assert trust.checkpoint_positions(99, 12) == [1, 2, 4, 5, 8, 12, 19, 28, 43, 65, 99]
+    assert (
+        trust.checkpoint_positions(5, None) == trust.checkpoint_positions(5, 9) == [1, 2, 3, 4, 5]
+    )
+    assert trust.checkpoint_positions(40, 1) == [1]
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.BatchNorm2d(4),
+        nn.Conv2d(4, 4, 3, padding=1),
+        nn.Flatten(),
+        nn.Linear(4 * 64, 5),
+    ).eval()
+    x = torch.randn(1, 3, 8, 8, generator=torch.Generator().manual_seed(1))
+    every = trust.randomization_check(model, x)
+    some = trust.randomization_check(model, x, checkpoints=2)
+    assert [step.position for step in every] == [1, 2, 3, 4]
+    assert some == [every[0], every[-1]], "a layer without a map is still re-initialised"
+    with pytest.raises(ValueError, match="checkpoints must be a positive int"):
+        trust.randomization_check(model, x, checkpoints=0)
 
 
 def test_spearman_is_the_rank_correlation_with_ties_averaged():
@@ -123,6 +147,8 @@ def test_deletion_and_insertion_on_the_default_model(default_model, sample_input
     assert ig.deletion[0, 0] == pytest.approx(probability, rel=1e-4)
     assert ig.insertion[0, -1] == pytest.approx(probability, rel=1e-4)
     assert ig.random_deletion_auc == cam.random_deletion_auc, "the same seeded orderings"
+    assert ig.random_deletion_aucs.shape == (2, 1)
+    assert ig.random_deletion_aucs.mean(dim=0) == pytest.approx(ig.random_deletion_auc)
     assert float(ig.deletion_auc[0]) < float(ig.random_deletion_auc[0])
     for result in (ig, cam):
         assert float(result.insertion_auc[0]) > float(result.deletion_auc[0])
@@ -139,5 +165,41 @@ def test_deletion_insertion_checks_its_arguments():
         trust.deletion_insertion(model, x, 0, torch.zeros(3, 2, 2), baseline="black")
     with pytest.raises(ValueError, match="steps must be a positive int"):
         trust.deletion_insertion(model, x, 0, torch.zeros(3, 2, 2), steps=0)
-    zero = trust.deletion_insertion(model, x, 0, torch.rand(1, 2, 2), steps=4, baseline=0.0)
+    progress: list[float] = []
+    zero = trust.deletion_insertion(
+        model,
+        x,
+        0,
+        torch.rand(1, 2, 2),
+        steps=4,
+        baseline=0.0,
+        batch_size=2,
+        progress=progress.append,
+    )
     assert zero.deletion.shape == (1, 5)
+    # 5 points in batches of 2: 3 passes a curve, 2 curves for the map and 2 per ordering
+    assert progress == pytest.approx([k / 24 for k in range(1, 25)])
+
+
+def test_the_verdicts_separate_gradient_from_guided_backprop(default_model, sample_input):
+    """MapCheck's badges say what the paper found: the gradient passes the randomisation and
+    class checks, guided backprop fails both; each check runs in steps, and grad mode is
+    untouched between them (the widget computes maps in between)."""
+    before = snapshot(default_model)
+    results = {}
+    for name in ("gradient", "guided_backprop"):
+        check = trust.MapCheck(
+            default_model, sample_input, 667, name, steps=10, random_orderings=1, batch_size=11
+        )
+        fractions = []
+        while check.step():
+            assert torch.is_grad_enabled()
+            fractions.append(check.fraction)
+        assert fractions == sorted(fractions) and check.fraction == 1.0
+        results[name] = {verdict.name: verdict for verdict in check.result.verdicts}
+    gradient, guided = results["gradient"], results["guided_backprop"]
+    assert gradient["randomization"].passed and gradient["class"].passed
+    assert not guided["randomization"].passed and not guided["class"].passed
+    assert guided["randomization"].value > 0.9 > 0.5 > gradient["randomization"].value
+    assert "passes below 0.5" in guided["class"].detail
+    assert_same_state(before, snapshot(default_model))
