@@ -17,7 +17,10 @@ computed from, so that it can be tested (and reused by other views) without a fr
   method are computed in one call, which shares a forward pass between them where the method
   allows (iterative methods excepted: they would hold the kernel for seconds);
 - what the view needs to offer methods: which ones this model cannot run, and why, and the
-  layers Grad-CAM can read.
+  layers Grad-CAM can read;
+- the trust checks of a map (:class:`flashwidget.trust.MapCheck`) on the same copy and input,
+  their results kept like the maps (per class, method and options, forgotten with them), and
+  each method's latest verdicts for the weights as they are.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from flashwidget import methods
+from flashwidget import methods, trust
 from flashwidget.guided import GuidedRectifiers, no_rectifiers_reason, partly_guided_note
 from flashwidget.live import WeightsMirror, model_tensors
 from flashwidget.method_names import OPTION_SPECS
@@ -176,6 +179,8 @@ class Explorer:
         self._methods: dict[tuple[str, OptionsKey], methods.AttributionMethod] = {}
         self._probes: dict[tuple[int, ...], Probe] = {}
         self._layers: dict[tuple[int, ...], list[tuple[str, tuple[int, ...]]]] = {}
+        self._checks: dict[MapKey, trust.CheckResult] = {}
+        self.verdicts: dict[str, list[trust.Verdict]] = {}
 
     @property
     def model(self) -> nn.Module:
@@ -200,6 +205,7 @@ class Explorer:
         """Drop every cached map and the classes to prefetch: they belong to other weights or
         another image."""
         self._cache.clear()
+        self._checks.clear()
         self.top_classes = []
 
     def _copy_weights(self) -> None:
@@ -211,6 +217,7 @@ class Explorer:
             self._probes.clear()
             self._layers.clear()
             self._built_on = mirror
+        self.verdicts.clear()
         self.forget()
 
     def follow_training(self) -> None:
@@ -291,6 +298,36 @@ class Explorer:
             for k, index in enumerate(chosen):
                 self._cache.put((index, name, key), result.maps[0, k])
         return len(missing) - len(chosen)
+
+    # Checks -------------------------------------------------------------------------------
+
+    def start_check(self, target: int, name: str, options: Mapping[str, Any]) -> trust.MapCheck:
+        """The trust checks of the map of ``target`` by ``name``, to run step by step. They run
+        on a copy of the private model taken now, so weights a training loop sends meanwhile
+        do not mix into one check; the map scored is the cached one when there is one."""
+        if self.input is None:
+            raise RuntimeError("no image to check")
+        self.forget_if_weights_changed()
+        return trust.MapCheck(
+            self.model,
+            self._input_on_device(),
+            target,
+            name,
+            options,
+            attributions=self.cached(target, name, options),
+            output_fn=self.output_fn,
+        )
+
+    def keep_check(self, result: trust.CheckResult) -> None:
+        """Remember a finished check for its map, and its verdicts for its method."""
+        self._checks[(result.target, result.method, options_key(result.options))] = result
+        self.verdicts[result.method] = result.verdicts
+
+    def checked(
+        self, target: int, name: str, options: Mapping[str, Any]
+    ) -> trust.CheckResult | None:
+        """The check of this map, if one finished since the weights or the image changed."""
+        return self._checks.get((target, name, options_key(options)))
 
     def _note_top(self, logits: torch.Tensor) -> None:
         top = min(self.top_k, len(logits))

@@ -95,6 +95,9 @@ FRONT_END_WRITABLE = frozenset(
 # Changes that ask for another map; the others only change its look, in the browser.
 REQUESTS = ("target", "method", "method_options", "take_max")
 COMPARE_REQUESTS = ("compare", "compare_method", "compare_target")
+# Requests that make a check about another map than the one shown, and how a person says them.
+CHECKED = {"target": "class", "method": "method", "method_options": "method's options"}
+CHECKED_PREFIX = "Checked: "  # the check_status line of a finished check
 LATEST = -1  # step_index of the newest map, which updates replace as training goes on
 REFUSED = "Refused a change from the browser: "
 DIVERGING = "RdBu_r"
@@ -308,6 +311,16 @@ class SaliencyWidget(anywidget.AnyWidget):
     steps = traitlets.List(
         traitlets.Unicode(), read_only=True, help="labels of the snapshots kept by update()"
     ).tag(sync=True)
+    check_progress = traitlets.Float(
+        -1.0, read_only=True, help="fraction done of the running check; -1 when none runs"
+    ).tag(sync=True)
+    check_status = traitlets.Unicode(
+        "", read_only=True, help="what the check is doing, or what it found"
+    ).tag(sync=True)
+    check_result = traitlets.Dict(
+        read_only=True,
+        help="the finished check of the map shown (badges, cascade, curves); {} when none",
+    ).tag(sync=True)
     compute_ms = traitlets.Float(
         0.0, read_only=True, help="time to produce the last map, engine included on a miss"
     ).tag(sync=True)
@@ -348,6 +361,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._options_by_method: dict[str, dict[str, Any]] = {}
         self._explorer: Explorer | None = None
         self._prefetching = 0  # generation of the prefetch under way
+        self._checking = 0  # generation of the check under way
         super().__init__(**kwargs)
 
         if isinstance(transform, torchvision.models.WeightsEnum):
@@ -410,6 +424,51 @@ class SaliencyWidget(anywidget.AnyWidget):
         """The current map, under the name it had when the widget showed gradients only."""
         return self.attributions
 
+    def check_map(self) -> None:
+        """Check the map shown: the randomisation, class and faithfulness checks of
+        :class:`flashwidget.trust.MapCheck`, with a verdict each, into ``check_result``.
+
+        In a notebook the check runs in the background of the widget's own work, one step (a
+        map, or a batch of forward passes) at a time, so the view keeps answering; its progress
+        is in ``check_progress`` and ``check_status``. A change of class, method or options, or
+        a new image, cancels it. Elsewhere (a script, a test) it returns when done.
+        """
+        with self._lock:
+            if self._current is None or self.step_index != LATEST:
+                self._check_says("Nothing to check: no current map is shown")
+                return
+            self._checking += 1
+            generation = self._checking
+            try:
+                check = self._explorer.start_check(self.target, self.method, self.method_options)
+            except Exception as error:
+                self._check_says(f"Check failed: {_describe(error)}")
+                return
+            self.set_trait("check_result", {})
+            self._check_says(f"Checking the map: {check.doing}", progress=0.0)
+
+        def piece() -> bool:
+            if generation != self._checking:
+                return False
+            try:
+                more = check.step()
+            except Exception as error:  # the user's model may raise anything
+                self._check_says(f"Check failed: {_describe(error)}")
+                return False
+            if more:
+                self._check_says(f"Checking the map: {check.doing}", progress=check.fraction)
+            else:
+                self._finish_check(check.result)
+            return more
+
+        self._in_pieces(piece, lambda: generation == self._checking)
+
+    def cancel_check(self, reason: str = "cancelled") -> None:
+        """Stop a running check (its steps done so far are dropped); nothing if none runs."""
+        if self.check_progress >= 0:
+            self._checking += 1
+            self._check_says(f"Check cancelled: {reason}")
+
     def set_image(self, image: Any, target: int | str | None = None) -> None:
         """Show and explain a new image (anything the constructor accepts as ``image``).
 
@@ -424,6 +483,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             self._show_error(f"could not use this image: {_describe(error)}")
             raise
         with self._lock:
+            self.cancel_check("the image changed")
             self._explorer.set_input(batch)
             self._check_outputs()
             self._timeline.clear()
@@ -575,6 +635,8 @@ class SaliencyWidget(anywidget.AnyWidget):
     def _on_request(self, change: dict) -> None:
         if change["name"] == "target":
             self._fresh_image = False  # the user picked a class: explain that one
+        if change["name"] in CHECKED:
+            self.cancel_check(f"the {CHECKED[change['name']]} changed")
         if self._active:
             with self._requests_paused():
                 self.step_index = LATEST  # a new request is about the model as it is now
@@ -621,14 +683,20 @@ class SaliencyWidget(anywidget.AnyWidget):
                 self.set_trait("status", self._last_status)
 
     def _on_front_end_message(self, _: Any, content: Any, buffers: list) -> None:
-        """Count the views: each one says when it is shown and when it is closed.
+        """Count the views (each one says when it is shown and when it is closed), and run
+        or cancel a check when the view asks.
 
         A page reload closes views without a word, so the count can only err upward, which
         costs updates nobody sees, never updates someone would miss.
         """
-        if isinstance(content, dict) and content.get("type") == "view":
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "view":
             opened = 1 if content.get("shown") else -1
             self._views = max(0, (self._views or 0) + opened)
+        elif kind == "check":
+            self.check_map()
+        elif kind == "cancel_check":
+            self.cancel_check()
 
     def _refuse(self, names: list[str], reason: str) -> None:
         self.set_trait("status", REFUSED + reason)
@@ -705,31 +773,49 @@ class SaliencyWidget(anywidget.AnyWidget):
     def _prefetch(self) -> None:
         """Compute the top-k classes' maps not cached yet for the current method.
 
-        In a Jupyter kernel, one class at a time, each piece scheduled on the kernel's event
-        loop a moment later: a click that arrives meanwhile is answered before the next piece,
-        not after all of them (one class costs about a map; four in one call would hold the
-        kernel four times as long). Elsewhere (plain Python, a test, a training thread) all at
-        once, sharing one forward pass.
+        In a Jupyter kernel, one class at a time (see :meth:`_in_pieces`): one class costs
+        about a map, and four in one call would hold the kernel four times as long. Elsewhere
+        (plain Python, a test, a training thread) all at once, sharing one forward pass.
         """
         self._prefetching += 1  # a newer map restarts the prefetch; older pieces stop
-        loop = _kernel_loop()
-        if loop is None:
+        generation = self._prefetching
+        if _kernel_loop() is None:
             self._prefetch_piece(limit=None)
         else:
-            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, self._prefetching)
+            self._in_pieces(
+                lambda: self._prefetch_piece(limit=1) > 0,
+                lambda: generation == self._prefetching,
+            )
 
-    def _prefetch_step(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
-        if generation != self._prefetching:
+    def _in_pieces(self, piece: Callable[[], bool], wanted: Callable[[], bool]) -> None:
+        """Call ``piece`` until it returns ``False`` or the work is no longer ``wanted``.
+
+        In a Jupyter kernel each call is scheduled on the kernel's event loop a moment after
+        the last, holding the compute lock only while it runs: a click that arrives meanwhile
+        is answered before the next piece, not after all of them. Elsewhere the pieces run
+        now, one after another, under the lock.
+        """
+        loop = _kernel_loop()
+        if loop is None:
+            with self._lock:
+                while wanted() and piece():
+                    pass
             return
-        if not self._lock.acquire(blocking=False):  # a training update is computing
-            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, generation)
-            return
-        try:
-            remaining = self._prefetch_piece(limit=1)
-        finally:
-            self._lock.release()
-        if remaining:
-            loop.call_later(PREFETCH_PAUSE, self._prefetch_step, loop, generation)
+
+        def step() -> None:
+            if not wanted():
+                return
+            if not self._lock.acquire(blocking=False):  # a training update is computing
+                loop.call_later(PREFETCH_PAUSE, step)
+                return
+            try:
+                more = piece()
+            finally:
+                self._lock.release()
+            if more:
+                loop.call_later(PREFETCH_PAUSE, step)
+
+        loop.call_later(PREFETCH_PAUSE, step)
 
     def _prefetch_piece(self, limit: int | None) -> int:
         try:
@@ -768,6 +854,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             self.set_trait("map_values", snapshot.values)
             self.set_trait("map_shape", list(snapshot.shape))
             self.set_trait("compare_values", b"")  # snapshots keep the main map only
+            self.set_trait("check_result", {})  # checks are of the current weights
             self.set_trait("gradient_rgb_bytes", b"")
             self.set_trait("error", "")
             self._say(
@@ -821,17 +908,31 @@ class SaliencyWidget(anywidget.AnyWidget):
                     {"name": option, **spec} for option, spec in OPTION_SPECS[name].items()
                 ],
                 "unavailable": unavailable.get(name, ""),
-                "note": "; ".join(
-                    filter(
-                        None,
-                        [SANITY_NOTES.get(name), partly if methods.uses_rectifiers(name) else None],
-                    )
-                ),
+                "note": self._method_note(name, partly),
             }
             for name in methods.available()
         ]
         self.set_trait("method_specs", specs)
         self.set_trait("layers", [[name, "x".join(map(str, shape))] for name, shape in layers])
+
+    def _method_note(self, name: str, partly_guided: str | None) -> str:
+        """What the method menu says about a method: a known failure of the randomisation
+        check, guiding only part of the model, and the verdicts of the latest check run with
+        it on this model's weights."""
+        verdicts = self._explorer.verdicts.get(name, [])
+        measured = ", ".join(
+            f"{v.title.lower()} {v.summary} ({'passes' if v.passed else 'fails'})" for v in verdicts
+        )
+        return "; ".join(
+            filter(
+                None,
+                [
+                    SANITY_NOTES.get(name),
+                    partly_guided if methods.uses_rectifiers(name) else None,
+                    f"checked on this model: {measured}" if measured else None,
+                ],
+            )
+        )
 
     def _publish(self, started: float, shown: Shown, compared: Shown | None) -> None:
         values = channel_map(shown.map, self.take_max)
@@ -845,6 +946,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             self._send_gradient_rgb()
             self.set_trait("compute_ms", (time.perf_counter() - started) * 1000)
             self.set_trait("error", "")
+            self._show_check()
             cached = shown.cached and (compared is None or compared.cached)
             note = f" (note: {explorer.copy_note})" if explorer.copy_note else ""
             self._say(
@@ -853,6 +955,42 @@ class SaliencyWidget(anywidget.AnyWidget):
                 + (", from cache" if cached else "")
                 + note
             )
+
+    def _show_check(self) -> None:
+        """Send the finished check of the map shown and what it found, or ``{}`` (and no word
+        of another map's check) when it has none. A running check keeps its status line."""
+        result = self._explorer.checked(self.target, self.method, self.method_options)
+        running = self.check_progress >= 0
+        if result is None:
+            self.set_trait("check_result", {})
+            if not running and self.check_status.startswith(CHECKED_PREFIX):
+                self.set_trait("check_status", "")
+            return
+        label = self.labels[result.target] if result.target < len(self.labels) else ""
+        method_label = METHOD_LABELS.get(result.method, result.method)
+        self.set_trait(
+            "check_result", {**result.as_json(), "label": label, "method_label": method_label}
+        )
+        if not running:
+            failed = [verdict.title for verdict in result.verdicts if not verdict.passed]
+            passed = len(result.verdicts) - len(failed)
+            self.set_trait(
+                "check_status",
+                f"{CHECKED_PREFIX}{passed} of {len(result.verdicts)} checks pass"
+                + (f" ({', '.join(failed)} failed)" if failed else ""),
+            )
+
+    def _finish_check(self, result: Any) -> None:
+        self._explorer.keep_check(result)
+        with self.hold_sync():
+            self.set_trait("check_progress", -1.0)
+            self._show_check()
+            self._offer_methods()  # the method menu's notes quote the verdicts
+
+    def _check_says(self, status: str, progress: float = -1.0) -> None:
+        with self.hold_sync():
+            self.set_trait("check_status", status)
+            self.set_trait("check_progress", progress)
 
     def _publish_compared(self, compared: Shown | None) -> None:
         if compared is None:

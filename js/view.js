@@ -1,7 +1,9 @@
-// The flashwidget view (anywidget's render): a toolbar per concern, the stage, the status.
+// The flashwidget view (anywidget's render): a toolbar per concern, the stage, the status, and
+// the "Check this map" panel under them.
 // Python sends the image once, each map as signed float32 values and the colormap as a
 // 256-colour table; the sign, clip, colouring, blending with alpha, the panels, compare mode
 // and the PNG download all happen here, so those controls never wait for the kernel.
+import { checkPanel } from "./check.js";
 import { classMenu } from "./class_menu.js";
 import { compareControls } from "./compare.js";
 import { h } from "./dom.js";
@@ -49,6 +51,7 @@ function render({ model, el }) {
     status.error,
     pictures.element,
     status.line,
+    checkPanel(context),
   ]);
   el.append(root);
   model.send({ type: "view", shown: true }); // Python skips training updates nobody sees

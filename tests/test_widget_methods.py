@@ -17,6 +17,20 @@ from flashwidget.pixels import channel_map
 from flashwidget.widget import REFUSED, SaliencyWidget
 
 
+class KernelLoop:
+    """The part of the kernel's tornado IOLoop the widget uses, turned by hand."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple] = []
+
+    def call_later(self, delay: float, callback, *args) -> None:
+        self.pending.append((callback, args))
+
+    def turn(self) -> None:
+        callback, args = self.pending.pop(0)
+        callback(*args)
+
+
 def values_of(maps: torch.Tensor, take_max: bool = True) -> bytes:
     return channel_map(maps, take_max).astype("<f4").tobytes()
 
@@ -226,19 +240,6 @@ def test_in_a_kernel_prefetching_yields_to_a_new_request(tiny, calls, monkeypatc
     """In a kernel the prefetch runs one class at a time, each piece scheduled on the kernel's
     event loop, so a request that arrives before a piece is answered first; a newer map's
     prefetch replaces the older one's remaining pieces."""
-
-    class KernelLoop:
-        """The part of the kernel's tornado IOLoop the widget uses, turned by hand."""
-
-        def __init__(self) -> None:
-            self.pending: list[tuple] = []
-
-        def call_later(self, delay: float, callback, *args) -> None:
-            self.pending.append((callback, args))
-
-        def turn(self) -> None:
-            callback, args = self.pending.pop(0)
-            callback(*args)
 
     loop = KernelLoop()
     monkeypatch.setattr(widget_module, "_kernel_loop", lambda: loop)

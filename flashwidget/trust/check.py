@@ -33,6 +33,7 @@ from torch import nn
 from flashwidget import methods
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
+from flashwidget.model_output import OutputFn
 from flashwidget.trust.deletion import DeletionInsertion, deletion_insertion_steps
 from flashwidget.trust.randomization import (
     RandomizationStep,
@@ -162,6 +163,7 @@ class MapCheck:
             :func:`flashwidget.trust.randomization_check`).
         steps, random_orderings, batch_size: of the deletion and insertion curves.
         generator: the random source of new weights and orderings (seeded 0 when omitted).
+        output_fn: picks the logits out of a model output that is not a tensor.
     """
 
     def __init__(
@@ -178,6 +180,7 @@ class MapCheck:
         random_orderings: int = 4,
         batch_size: int = 8,
         generator: torch.Generator | None = None,
+        output_fn: OutputFn | None = None,
     ) -> None:
         self._copy, _ = private_copy(model)
         self._inputs = as_image_batch(inputs).detach()
@@ -186,6 +189,7 @@ class MapCheck:
         self._checkpoints, self._steps = checkpoints, steps
         self._orderings, self._batch_size = random_orderings, batch_size
         self._generator = generator or torch.Generator().manual_seed(0)
+        self._output_fn = output_fn
         self.phases = ["comparing with another class", "re-initialising layers"]
         self.phases.append("deleting and inserting pixels")
         self._phase, self._done, self._total = 0, 0, 1
@@ -231,7 +235,10 @@ class MapCheck:
         model, inputs, target = self._copy, self._inputs, self.target
         method, options = self.method, self.options
         sensitivity = yield from self._phase_of(
-            0, class_sensitivity_steps(model, inputs, target, method, options)
+            0,
+            class_sensitivity_steps(
+                model, inputs, target, method, options, output_fn=self._output_fn
+            ),
         )
         randomization = yield from self._phase_of(
             1,
@@ -243,11 +250,14 @@ class MapCheck:
                 options,
                 generator=self._generator,
                 checkpoints=self._checkpoints,
+                output_fn=self._output_fn,
             ),
         )
         maps = self._attributions
         if maps is None:
-            maps = methods.get(method, model, **options).attribute(inputs, target)
+            maps = methods.get(method, model, output_fn=self._output_fn, **options).attribute(
+                inputs, target
+            )
         curves = yield from self._phase_of(
             2,
             deletion_insertion_steps(
@@ -259,6 +269,7 @@ class MapCheck:
                 random_orderings=self._orderings,
                 batch_size=self._batch_size,
                 generator=self._generator,
+                output_fn=self._output_fn,
             ),
         )
         return CheckResult(

@@ -18,6 +18,7 @@ from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
 from flashwidget.methods.core import chunks, logits_without_graph
 from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
+from flashwidget.model_output import OutputFn
 from flashwidget.saliency import max_abs_over_channels
 from flashwidget.targets import TargetClass, target_selector
 from flashwidget.trust.steps import Steps, finish
@@ -74,6 +75,7 @@ def deletion_insertion_steps(
     random_orderings: int = 3,
     batch_size: int = 32,
     generator: torch.Generator | None = None,
+    output_fn: OutputFn | None = None,
 ) -> Steps[DeletionInsertion]:
     """:func:`deletion_insertion` as stepwise work (see :mod:`flashwidget.trust.steps`): one
     step per batch of ``batch_size`` images through the model."""
@@ -107,7 +109,7 @@ def deletion_insertion_steps(
     # runs between two steps (the widget's next map) needs gradients. Nothing here needs a graph:
     # the forward passes run without one, and the rest never sees a tensor that requires grad.
     with evaluation_mode(copy):
-        selected = target_selector(target, n)(logits_without_graph(copy, batch))[:, 0]
+        selected = target_selector(target, n)(logits_without_graph(copy, batch, output_fn))[:, 0]
         if isinstance(baseline, str):
             canvas = _blurred(batch)
         elif isinstance(baseline, torch.Tensor):
@@ -129,7 +131,7 @@ def deletion_insertion_steps(
                 for piece in chunks(len(masks), batch_size):
                     mask = masks[piece.start : piece.stop]
                     mixed = start[image] * (1 - mask) + end[image] * mask
-                    logits = logits_without_graph(copy, mixed)
+                    logits = logits_without_graph(copy, mixed, output_fn)
                     probabilities.append(logits.softmax(dim=1)[:, selected[image]])
                     done += 1
                     yield done, total
@@ -169,6 +171,7 @@ def deletion_insertion(
     random_orderings: int = 3,
     batch_size: int = 32,
     generator: torch.Generator | None = None,
+    output_fn: OutputFn | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> DeletionInsertion:
     """Deletion and insertion curves of ``attributions`` for ``target``, with chance levels.
@@ -186,6 +189,7 @@ def deletion_insertion(
         random_orderings: seeded random pixel orderings whose areas give the chance level.
         batch_size: images through the model at once (memory is bounded by it).
         generator: the random orderings' source (seeded 0 when omitted).
+        output_fn: picks the logits out of a model output that is not a tensor.
         progress: called with the fraction done after each batch.
     """
     work = deletion_insertion_steps(

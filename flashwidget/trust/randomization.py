@@ -21,6 +21,7 @@ from flashwidget import methods
 from flashwidget.checks import require_positive_int
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
+from flashwidget.model_output import OutputFn
 from flashwidget.targets import TargetClass
 from flashwidget.trust.similarity import magnitude, similarity
 from flashwidget.trust.steps import Steps, finish
@@ -82,10 +83,11 @@ def randomization_steps(
     generator: torch.Generator | None = None,
     layers: int | None = None,
     checkpoints: int | None = None,
+    output_fn: OutputFn | None = None,
 ) -> Steps[list[RandomizationStep]]:
     """:func:`randomization_check` as stepwise work (see :mod:`flashwidget.trust.steps`): one
     step per map, the original's first."""
-    options = dict(options or {})
+    options = {**(options or {}), "output_fn": output_fn}
     if generator is None:
         generator = torch.Generator().manual_seed(0)
     elif not isinstance(generator, torch.Generator):
@@ -135,6 +137,7 @@ def randomization_check(
     generator: torch.Generator | None = None,
     layers: int | None = None,
     checkpoints: int | None = None,
+    output_fn: OutputFn | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> list[RandomizationStep]:
     """The model-parameter randomisation test, layer by layer from the output to the input.
@@ -153,11 +156,12 @@ def randomization_check(
         checkpoints: compute the map after only about this many of the layers, spaced
             geometrically from the output (see :func:`checkpoint_positions`); ``None`` for a
             map after every layer. A deep model's full cascade costs a map per layer.
+        output_fn: picks the logits out of a model output that is not a tensor.
         progress: called with the fraction done after each map.
 
     Returns one :class:`RandomizationStep` per map, in the order the layers were re-initialised.
     """
     work = randomization_steps(
-        model, inputs, target, method, options, cascade, generator, layers, checkpoints
+        model, inputs, target, method, options, cascade, generator, layers, checkpoints, output_fn
     )
     return finish(work, progress)

@@ -15,6 +15,7 @@ from torch import nn
 from flashwidget import methods
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
+from flashwidget.model_output import OutputFn
 from flashwidget.targets import TargetClass
 from flashwidget.trust.similarity import magnitude, similarity
 from flashwidget.trust.steps import Steps, finish
@@ -37,12 +38,13 @@ def class_sensitivity_steps(
     method: str = "gradient",
     options: Mapping[str, Any] | None = None,
     other: TargetClass = None,
+    output_fn: OutputFn | None = None,
 ) -> Steps[ClassSensitivity]:
     """:func:`class_sensitivity` as stepwise work (see :mod:`flashwidget.trust.steps`): two
     steps, one map each."""
     batch = as_image_batch(inputs)
     copy, _ = private_copy(model)
-    method_ = methods.get(method, copy, **dict(options or {}))
+    method_ = methods.get(method, copy, output_fn=output_fn, **dict(options or {}))
     explained = method_.explain(batch, target)
     yield 1, 2
     if other is None:
@@ -64,6 +66,7 @@ def class_sensitivity(
     method: str = "gradient",
     options: Mapping[str, Any] | None = None,
     other: TargetClass = None,
+    output_fn: OutputFn | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> ClassSensitivity:
     """Similarity of the map for ``target`` and the map for ``other`` (by default each image's
@@ -75,6 +78,9 @@ def class_sensitivity(
         target, other: the classes compared, as for any method (``None``: the top prediction,
             and the least likely class).
         method, options: the attribution method (a registry name) and its options.
+        output_fn: picks the logits out of a model output that is not a tensor.
         progress: called with the fraction done after each map.
     """
-    return finish(class_sensitivity_steps(model, inputs, target, method, options, other), progress)
+    return finish(
+        class_sensitivity_steps(model, inputs, target, method, options, other, output_fn), progress
+    )

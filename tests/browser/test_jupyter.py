@@ -250,3 +250,54 @@ def test_a_newer_request_supersedes_one_that_has_not_started(
     prefetched = kernel.eval("engine_calls")[3:]
     assert [name for name, _ in prefetched] == ["input_x_gradient"] * 5
     assert all(len(targets) == 1 for _, targets in prefetched), prefetched
+
+
+def test_check_this_map_runs_in_the_background_and_shows_its_verdicts(
+    kernel_and_page: tuple[KernelClient, Page],
+) -> None:
+    """ "Check this map" in the view: the kernel keeps answering the view while the check runs
+    (a compare map is computed between two of its steps), then the badges and both charts
+    appear; a class picked during a later check cancels it."""
+    kernel, page = kernel_and_page
+    kernel.run('w.method = "smoothgrad"')  # a map of 25 passes: the check lasts many steps
+    first = view(page, 0)
+    expect(first.locator(".fw-status")).to_contain_text("SmoothGrad", timeout=120_000)
+    settle(page)
+    first.locator(".fw-check-run").click()
+    expect(first.locator(".fw-check-progress")).to_be_visible()
+    expect(first.locator(".fw-check-run")).to_be_disabled()
+
+    first.locator(".fw-compare").select_option("class")  # a request while the check runs
+    expect(first.locator(".fw-compare-b")).to_have_count(1, timeout=60_000)
+    expect(first.locator(".fw-check-progress")).to_be_visible()  # answered mid-check
+    expect(first.locator(".fw-check-status")).to_contain_text("Checking the map")
+
+    badges = first.locator(".fw-badge")
+    expect(badges).to_have_count(3, timeout=300_000)
+    expect(first.locator(".fw-check-progress")).to_be_hidden()
+    expect(first.locator(".fw-check-status")).to_contain_text("Checked: ")
+    expect(view(page, 1).locator(".fw-badge")).to_have_count(3)
+    names = [badges.nth(i).get_attribute("data-check") for i in range(3)]
+    assert names == ["randomization", "class", "faithfulness"]
+    assert "passes below 0.5" in (badges.nth(0).get_attribute("title") or "")
+    for chart, series in (("cascade", 2), ("curves", 2)):
+        lines = first.locator(f"svg.fw-{chart}-chart polyline.fw-chart-line")
+        expect(lines).to_have_count(series)
+        assert len((lines.nth(0).get_attribute("points") or "").split()) > 5
+    settle(page)
+    result = kernel.eval("w.check_result")
+    assert [b["passed"] for b in result["badges"]] == [
+        badges.nth(i).get_attribute("data-passed") == "true" for i in range(3)
+    ]
+    note = kernel.eval("[s['note'] for s in w.method_specs if s['name'] == 'smoothgrad'][0]")
+    assert note.startswith("checked on this model: randomisation")
+
+    first.locator(".fw-check-run").click()
+    expect(first.locator(".fw-check-progress")).to_be_visible()
+    other = kernel.eval("w.predictions[2]['index']")
+    first.locator(".fw-class").select_option(str(other))
+    expect(first.locator(".fw-check-status")).to_have_text(
+        "Check cancelled: the class changed", timeout=60_000
+    )
+    expect(first.locator(".fw-check-result")).to_be_hidden()
+    expect(first.locator(".fw-status")).to_contain_text(f"(class {other})", timeout=60_000)
