@@ -92,6 +92,14 @@ def private_copy(model: nn.Module) -> tuple[nn.Module, str]:
     return mirror, note
 
 
+def frozen_copy(model: nn.Module) -> nn.Module:
+    """A private copy (see :func:`private_copy`) with its parameters' ``requires_grad`` off:
+    for work that differentiates with respect to the input only (feature visualisation), which
+    then keeps no weight gradients and no graph through the weights."""
+    copy, _ = private_copy(model)
+    return copy.requires_grad_(False)
+
+
 def _module_by_module(module: nn.Module, done: dict[int, nn.Module]) -> nn.Module:
     """Copy the module tree, keeping modules that appear twice shared (``done`` by id)."""
     if id(module) in done:

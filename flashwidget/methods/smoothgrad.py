@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import torch
 
-from flashwidget.checks import require_fraction, require_positive_int
+from flashwidget.checks import checked_generator, require_fraction, require_positive_int
 from flashwidget.methods.core import (
     Attribution,
     AttributionMethod,
@@ -86,10 +86,7 @@ class SmoothGrad(AttributionMethod):
         select: TargetSelector,
         generator: torch.Generator | None = None,
     ) -> Attribution:
-        if generator is None:
-            generator = torch.Generator().manual_seed(0)
-        elif not isinstance(generator, torch.Generator):
-            raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
+        generator = checked_generator(generator)
         logits, targets = self._classes(x, select)
         num_images = x.shape[0]
         seeds = torch.randint(2**62, (num_images,), generator=generator, device=generator.device)

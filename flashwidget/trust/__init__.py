@@ -9,7 +9,7 @@
 - :class:`MapCheck`: the three together for one map, run in steps, with a verdict per check
   against documented thresholds; what the widget's "Check this map" runs.
 
-Each check also exists as stepwise work (``..._steps``, see :mod:`flashwidget.trust.steps`),
+Each check also exists as stepwise work (``..._steps``, see :mod:`flashwidget.steps`),
 which is how the widget interleaves a check with the user's requests.
 """
 

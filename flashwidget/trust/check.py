@@ -31,9 +31,11 @@ import torch
 from torch import nn
 
 from flashwidget import methods
+from flashwidget.checks import checked_generator
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
 from flashwidget.model_output import OutputFn
+from flashwidget.steps import Steps
 from flashwidget.trust.deletion import DeletionInsertion, deletion_insertion_steps
 from flashwidget.trust.randomization import (
     RandomizationStep,
@@ -41,7 +43,6 @@ from flashwidget.trust.randomization import (
     randomization_steps,
 )
 from flashwidget.trust.sensitivity import ClassSensitivity, class_sensitivity_steps
-from flashwidget.trust.steps import Steps
 
 THRESHOLDS = {"randomization": 0.5, "class": 0.5, "faithfulness": 0.0}
 RHO = "\N{GREEK SMALL LETTER RHO}"  # Spearman's rank correlation, on the badges
@@ -188,7 +189,7 @@ class MapCheck:
         self._attributions = attributions
         self._checkpoints, self._steps = checkpoints, steps
         self._orderings, self._batch_size = random_orderings, batch_size
-        self._generator = generator or torch.Generator().manual_seed(0)
+        self._generator = checked_generator(generator)
         self._output_fn = output_fn
         self.phases = ["comparing with another class", "re-initialising layers"]
         self.phases.append("deleting and inserting pixels")

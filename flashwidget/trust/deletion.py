@@ -13,15 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from flashwidget.checks import require_positive_int
+from flashwidget.checks import checked_generator, require_positive_int
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
 from flashwidget.methods.core import chunks, logits_without_graph
 from flashwidget.model_guard import evaluation_mode, model_device, model_dtype
 from flashwidget.model_output import OutputFn
 from flashwidget.saliency import max_abs_over_channels
+from flashwidget.steps import Steps, finish
 from flashwidget.targets import TargetClass, target_selector
-from flashwidget.trust.steps import Steps, finish
 
 
 @dataclass(frozen=True)
@@ -77,13 +77,12 @@ def deletion_insertion_steps(
     generator: torch.Generator | None = None,
     output_fn: OutputFn | None = None,
 ) -> Steps[DeletionInsertion]:
-    """:func:`deletion_insertion` as stepwise work (see :mod:`flashwidget.trust.steps`): one
+    """:func:`deletion_insertion` as stepwise work (see :mod:`flashwidget.steps`): one
     step per batch of ``batch_size`` images through the model."""
     require_positive_int(steps, "steps", "points on each curve")
     require_positive_int(random_orderings, "random_orderings")
     require_positive_int(batch_size, "batch_size")
-    if generator is None:
-        generator = torch.Generator().manual_seed(0)
+    generator = checked_generator(generator)
     batch = as_image_batch(inputs).detach()
     maps = attributions.detach()
     maps = maps.unsqueeze(0) if maps.dim() == 3 else maps

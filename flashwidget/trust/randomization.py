@@ -18,13 +18,13 @@ import torch
 from torch import nn
 
 from flashwidget import methods
-from flashwidget.checks import require_positive_int
+from flashwidget.checks import checked_generator, require_positive_int
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
 from flashwidget.model_output import OutputFn
+from flashwidget.steps import Steps, finish
 from flashwidget.targets import TargetClass
 from flashwidget.trust.similarity import magnitude, similarity
-from flashwidget.trust.steps import Steps, finish
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,10 @@ def randomization_steps(
     checkpoints: int | None = None,
     output_fn: OutputFn | None = None,
 ) -> Steps[list[RandomizationStep]]:
-    """:func:`randomization_check` as stepwise work (see :mod:`flashwidget.trust.steps`): one
+    """:func:`randomization_check` as stepwise work (see :mod:`flashwidget.steps`): one
     step per map, the original's first."""
     options = {**(options or {}), "output_fn": output_fn}
-    if generator is None:
-        generator = torch.Generator().manual_seed(0)
-    elif not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}")
+    generator = checked_generator(generator)
     if layers is not None:
         require_positive_int(layers, "layers", "layers to re-initialise")
     if checkpoints is not None:

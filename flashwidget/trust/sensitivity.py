@@ -16,9 +16,9 @@ from flashwidget import methods
 from flashwidget.inputs import as_image_batch
 from flashwidget.live import private_copy
 from flashwidget.model_output import OutputFn
+from flashwidget.steps import Steps, finish
 from flashwidget.targets import TargetClass
 from flashwidget.trust.similarity import magnitude, similarity
-from flashwidget.trust.steps import Steps, finish
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def class_sensitivity_steps(
     other: TargetClass = None,
     output_fn: OutputFn | None = None,
 ) -> Steps[ClassSensitivity]:
-    """:func:`class_sensitivity` as stepwise work (see :mod:`flashwidget.trust.steps`): two
+    """:func:`class_sensitivity` as stepwise work (see :mod:`flashwidget.steps`): two
     steps, one map each."""
     batch = as_image_batch(inputs)
     copy, _ = private_copy(model)

@@ -1,10 +1,10 @@
-"""Checks as stepwise work: a generator that yields ``(done, total)`` after each unit of work (a
-map, or a batch of forward passes) and returns its result.
+"""Long computations as stepwise work: a generator that yields ``(done, total)`` after each
+unit of work (a map, a batch of forward passes, an optimisation step) and returns its result.
 
-One form serves both callers. A function call runs the steps to the end, reporting progress
-(:func:`finish`); the widget runs them a step at a time between the user's requests, so a check
-of many seconds never holds the kernel for more than one step, and it drops the rest when the
-class or method changes (:class:`flashwidget.trust.check.MapCheck`).
+One form serves both kinds of caller. A function call runs the steps to the end, reporting
+progress (:func:`finish`); a widget runs them a step at a time between the user's requests, so
+work of many seconds never holds the kernel for more than one step, and it drops the rest when
+the request changes (:class:`flashwidget.trust.MapCheck`, :func:`flashwidget.activmax.render`).
 """
 
 from __future__ import annotations
