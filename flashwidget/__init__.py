@@ -1,8 +1,9 @@
 """flashwidget: see what a PyTorch image classifier looks at.
 
-FlashTorch's API (``saliency.Backprop``, ``utils``, ``ImageNetIndex``) with its defects fixed, on an
-engine that leaves the model untouched, an embedded offline default model, and
-``SaliencyWidget``, the interactive view for notebooks.
+FlashTorch's API (``saliency.Backprop``, ``activmax.GradientAscent``, ``utils``,
+``ImageNetIndex``) with its defects fixed, on an engine that leaves the model untouched, an
+embedded offline default model, ``SaliencyWidget``, the interactive view for notebooks, and the
+checks that say whether to trust a map (``trust``).
 
 The public names are imported on first use (PEP 562), so ``import flashwidget``, and the command
 line's ``--help`` and argument checks, do not wait for torch.
@@ -14,7 +15,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flashwidget import methods, models, saliency, utils
+    from flashwidget import activmax, methods, models, saliency, trust, utils
     from flashwidget.live import TrainingCallback
     from flashwidget.methods import Attribution
     from flashwidget.saliency import Backprop
@@ -25,14 +26,16 @@ __all__ = [
     "Backprop",
     "SaliencyWidget",
     "TrainingCallback",
+    "activmax",
     "demo",
     "methods",
     "models",
     "saliency",
+    "trust",
     "utils",
 ]
 
-_SUBMODULES = frozenset({"methods", "models", "saliency", "utils"})
+_SUBMODULES = frozenset({"activmax", "methods", "models", "saliency", "trust", "utils"})
 # Each public name that is not a submodule, with the module that defines it.
 _DEFINED_IN = {
     "Attribution": "flashwidget.methods",
