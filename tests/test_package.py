@@ -17,7 +17,7 @@ PUBLIC = {
     "TrainingCallback": "flashwidget.live",
     "demo": "flashwidget.widget",
 }
-SUBMODULES = ("methods", "models", "saliency", "utils")
+SUBMODULES = ("activmax", "methods", "models", "saliency", "trust", "utils")
 
 
 def _python(code: str) -> str:
