@@ -25,19 +25,13 @@ update on a training thread never interleave.
 
 from __future__ import annotations
 
-import asyncio
-import difflib
-import inspect
 import math
 import pathlib
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
-import anywidget
 import torch
 import torchvision
 import traitlets
@@ -54,6 +48,7 @@ from flashwidget.method_names import OPTION_SPECS
 from flashwidget.model_output import OutputFn
 from flashwidget.pixels import DEFAULT_CLIP, SIGNS, channel_map, gradient_rgb, image_rgba
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, load_image
+from flashwidget.widget_base import ExplorerWidget, describe, in_a_kernel
 
 STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("overlay", "panels")
@@ -99,11 +94,7 @@ COMPARE_REQUESTS = ("compare", "compare_method", "compare_target")
 CHECKED = {"target": "class", "method": "method", "method_options": "method's options"}
 CHECKED_PREFIX = "Checked: "  # the check_status line of a finished check
 LATEST = -1  # step_index of the newest map, which updates replace as training goes on
-REFUSED = "Refused a change from the browser: "
-DIVERGING = "RdBu_r"
-# Seconds between two pieces of prefetching in a kernel: long enough for the event loop to
-# read a message that arrived meanwhile and answer it first.
-PREFETCH_PAUSE = 0.01  # the colormap of signed maps: negative blue, zero white, positive red
+DIVERGING = "RdBu_r"  # the colormap of signed maps: negative blue, zero white, positive red
 
 
 def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
@@ -156,29 +147,11 @@ def _describe_method(method: str, options: dict[str, Any], take_max: bool) -> st
     return described
 
 
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
-    """The event loop turning a Jupyter kernel's messages, when this code runs in one, on it;
-    ``None`` anywhere else. A running loop alone is not enough of a sign: Playwright's
-    synchronous API, for one, keeps a loop running on the main thread that nobody turns."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    if getattr(shell, "kernel", None) is None:
-        return None
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:  # a thread of the user's (training): no loop here
-        return None
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
 def _float_bytes(values: Any) -> bytes:
     return values.astype("<f4").tobytes()
 
 
-class SaliencyWidget(anywidget.AnyWidget):
+class SaliencyWidget(ExplorerWidget):
     """Interactive attribution maps of an image classifier: pick a class and a method, see what
     drives the prediction, and compare.
 
@@ -210,6 +183,8 @@ class SaliencyWidget(anywidget.AnyWidget):
 
     _esm = STATIC / "widget.js"
     _css = STATIC / "widget.css"
+    writable = FRONT_END_WRITABLE
+    actions: ClassVar[dict[str, str]] = {"check": "check_map", "cancel_check": "cancel_check"}
 
     # Set from the browser or from Python: what to compute.
     target = ClassTarget(0, help="index (or, from Python, name) of the class explained").tag(
@@ -273,12 +248,6 @@ class SaliencyWidget(anywidget.AnyWidget):
         help="layers Grad-CAM can read: [name, 'CxHxW'], input to output",
     ).tag(sync=True)
     colormap_names = traitlets.List(traitlets.Unicode(), read_only=True).tag(sync=True)
-    status = traitlets.Unicode("", read_only=True, help="what is shown, or what went wrong").tag(
-        sync=True
-    )
-    error = traitlets.Unicode("", read_only=True, help="the last failure; empty if none").tag(
-        sync=True
-    )
     progress = traitlets.Float(
         -1.0, read_only=True, help="fraction done of a map being computed; -1 when idle"
     ).tag(sync=True)
@@ -347,15 +316,11 @@ class SaliencyWidget(anywidget.AnyWidget):
             if transform is not None:
                 raise TypeError("pass torchvision weights as weights= or transform=, not both")
             transform = weights
-        self._refuse_unknown_arguments(kwargs)
         require_positive_int(top_k, "top_k")
         require_positive_int(cache_size, "cache_size")
         self._active = False  # map requests wait until the model and image are in place
         self._num_classes: int | None = None
         self._current: torch.Tensor | None = None
-        self._last_status = ""
-        self._lock = threading.RLock()
-        self._views: int | None = None  # views open in front ends; None until one is shown
         self._timeline = Timeline(history)
         self._rate = RateLimit(update_interval)
         self._options_by_method: dict[str, dict[str, Any]] = {}
@@ -386,28 +351,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self.set_trait("lut_bytes", colormap_lut(self.colormap).tobytes())
         self.set_trait("diverging_lut_bytes", colormap_lut(DIVERGING).tobytes())
         self._active = True
-        self.on_msg(self._on_front_end_message)
         self.set_image(models.sample_image() if image is None else image, target=target)
-
-    @classmethod
-    def _refuse_unknown_arguments(cls, kwargs: dict[str, Any]) -> None:
-        """A misspelt option (``guidd=True``) must not be silently ignored: traitlets would
-        accept any keyword. Allowed are the constructor's own and the settable traits."""
-        settable = {
-            name
-            for name, trait in cls.class_traits().items()
-            if not trait.read_only and not name.startswith("_")
-        }
-        unknown = sorted(set(kwargs) - settable)
-        if unknown:
-            own = list(inspect.signature(cls.__init__).parameters)[1:-1]
-            known = sorted(settable | set(own))
-            hints = {name: difflib.get_close_matches(name, known, n=3) for name in unknown}
-            described = "; ".join(
-                f"{name!r} (did you mean {', '.join(close)}?)" if close else repr(name)
-                for name, close in hints.items()
-            )
-            raise TypeError(f"SaliencyWidget got unexpected keyword argument(s) {described}")
 
     # Public API ---------------------------------------------------------------------------
 
@@ -442,7 +386,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             try:
                 check = self._explorer.start_check(self.target, self.method, self.method_options)
             except Exception as error:
-                self._check_says(f"Check failed: {_describe(error)}")
+                self._check_says(f"Check failed: {describe(error)}")
                 return
             self.set_trait("check_result", {})
             self._check_says(f"Checking the map: {check.doing}", progress=0.0)
@@ -453,7 +397,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             try:
                 more = check.step()
             except Exception as error:  # the user's model may raise anything
-                self._check_says(f"Check failed: {_describe(error)}")
+                self._check_says(f"Check failed: {describe(error)}")
                 return False
             if more:
                 self._check_says(f"Checking the map: {check.doing}", progress=check.fraction)
@@ -480,7 +424,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             batch = self._to_input(image)
             pixels, shape = image_rgba(batch[0], self._mean, self._std)
         except Exception as error:
-            self._show_error(f"could not use this image: {_describe(error)}")
+            self._show_error(f"could not use this image: {describe(error)}")
             raise
         with self._lock:
             self.cancel_check("the image changed")
@@ -557,7 +501,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             try:
                 self._explorer.follow_training()
             except Exception as error:  # never an exception in the user's training loop
-                self._show_error(f"could not copy the model's weights: {_describe(error)}")
+                self._show_error(f"could not copy the model's weights: {describe(error)}")
                 return False
             label = str(len(self._timeline) if step is None else step)
             return self._explain(record_step=label)
@@ -660,48 +604,6 @@ class SaliencyWidget(anywidget.AnyWidget):
     def _on_view(self, change: dict) -> None:
         self._send_gradient_rgb()
 
-    def set_state(self, sync_data: dict) -> None:
-        """Apply changes from the browser; refuse bad ones with a message instead of raising.
-
-        An exception here would only reach the kernel's log and leave the browser showing the
-        refused value, so the refusal goes to ``status`` and the current values are sent back.
-        A message with any bad value, or with any trait only Python may set, is refused whole:
-        none of its values is applied (traitlets rolls back the ones it had set).
-        """
-        read_only = sorted(
-            name for name in sync_data if name in self.keys and name not in FRONT_END_WRITABLE
-        )
-        if read_only:
-            self._refuse(sorted(sync_data), f"{', '.join(read_only)} can only be set by Python")
-            return
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as error:
-            self._refuse(sorted(sync_data), str(error))
-        else:
-            if self.status.startswith(REFUSED):  # a good change ends an earlier refusal's notice
-                self.set_trait("status", self._last_status)
-
-    def _on_front_end_message(self, _: Any, content: Any, buffers: list) -> None:
-        """Count the views (each one says when it is shown and when it is closed), and run
-        or cancel a check when the view asks.
-
-        A page reload closes views without a word, so the count can only err upward, which
-        costs updates nobody sees, never updates someone would miss.
-        """
-        kind = content.get("type") if isinstance(content, dict) else None
-        if kind == "view":
-            opened = 1 if content.get("shown") else -1
-            self._views = max(0, (self._views or 0) + opened)
-        elif kind == "check":
-            self.check_map()
-        elif kind == "cancel_check":
-            self.cancel_check()
-
-    def _refuse(self, names: list[str], reason: str) -> None:
-        self.set_trait("status", REFUSED + reason)
-        self.send_state([name for name in names if name in self.keys])
-
     # Computing and showing maps -----------------------------------------------------------
 
     def _update(self) -> None:
@@ -730,7 +632,7 @@ class SaliencyWidget(anywidget.AnyWidget):
                     self._show_snapshot(self.step_index)
         except Exception as error:  # the user's model may raise anything; keep the widget alive
             self._current = None
-            self._show_error(_describe(error))
+            self._show_error(describe(error))
             return False
         finally:
             self.set_trait("progress", -1.0)
@@ -779,7 +681,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         """
         self._prefetching += 1  # a newer map restarts the prefetch; older pieces stop
         generation = self._prefetching
-        if _kernel_loop() is None:
+        if not in_a_kernel():
             self._prefetch_piece(limit=None)
         else:
             self._in_pieces(
@@ -787,41 +689,11 @@ class SaliencyWidget(anywidget.AnyWidget):
                 lambda: generation == self._prefetching,
             )
 
-    def _in_pieces(self, piece: Callable[[], bool], wanted: Callable[[], bool]) -> None:
-        """Call ``piece`` until it returns ``False`` or the work is no longer ``wanted``.
-
-        In a Jupyter kernel each call is scheduled on the kernel's event loop a moment after
-        the last, holding the compute lock only while it runs: a click that arrives meanwhile
-        is answered before the next piece, not after all of them. Elsewhere the pieces run
-        now, one after another, under the lock.
-        """
-        loop = _kernel_loop()
-        if loop is None:
-            with self._lock:
-                while wanted() and piece():
-                    pass
-            return
-
-        def step() -> None:
-            if not wanted():
-                return
-            if not self._lock.acquire(blocking=False):  # a training update is computing
-                loop.call_later(PREFETCH_PAUSE, step)
-                return
-            try:
-                more = piece()
-            finally:
-                self._lock.release()
-            if more:
-                loop.call_later(PREFETCH_PAUSE, step)
-
-        loop.call_later(PREFETCH_PAUSE, step)
-
     def _prefetch_piece(self, limit: int | None) -> int:
         try:
             return self._explorer.prefetch(self.method, self.method_options, limit=limit)
         except Exception as error:
-            self._say(f"{self.status} (prefetching failed: {_describe(error)})")
+            self._say(f"{self.status} (prefetching failed: {describe(error)})")
             return 0
 
     def _record(self, step: str) -> None:
@@ -1021,10 +893,6 @@ class SaliencyWidget(anywidget.AnyWidget):
                 self.set_trait("gradient_rgb_bytes", b"")
             self.set_trait("error", message)
             self._say(f"Error: {message}")
-
-    def _say(self, status: str) -> None:
-        self._last_status = status
-        self.set_trait("status", status)
 
     # Inputs -------------------------------------------------------------------------------
 

@@ -16,7 +16,8 @@ from flashwidget.live import TrainingCallback, WeightsMirror
 from flashwidget.methods import AttributionMethod
 from flashwidget.pixels import channel_map
 from flashwidget.saliency import Backprop
-from flashwidget.widget import LATEST, REFUSED, SaliencyWidget
+from flashwidget.widget import LATEST, SaliencyWidget
+from flashwidget.widget_base import REFUSED
 
 SIDE = 16
 CLASSES = 4

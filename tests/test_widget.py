@@ -22,7 +22,8 @@ from flashwidget.methods import AttributionMethod
 from flashwidget.pixels import channel_map, clip_scale, gradient_rgb, map_levels, saliency_levels
 from flashwidget.saliency import Backprop
 from flashwidget.utils import denormalize
-from flashwidget.widget import REFUSED, SaliencyWidget, demo
+from flashwidget.widget import SaliencyWidget, demo
+from flashwidget.widget_base import REFUSED
 
 ROOT = Path(__file__).resolve().parent.parent
 SIDE = 32

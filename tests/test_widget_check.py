@@ -10,8 +10,7 @@ from model_state import assert_same_state, snapshot
 from test_widget import LABELS, Tiny, from_browser, tiny_input
 from test_widget_methods import KernelLoop
 
-from flashwidget import trust
-from flashwidget import widget as widget_module
+from flashwidget import trust, widget_base
 from flashwidget.widget import SaliencyWidget
 
 
@@ -56,7 +55,7 @@ def test_in_a_kernel_a_check_runs_in_pieces_and_a_class_change_cancels_it(
     tiny, monkeypatch
 ) -> None:
     loop = KernelLoop()
-    monkeypatch.setattr(widget_module, "_kernel_loop", lambda: loop)
+    monkeypatch.setattr(widget_base, "_kernel_loop", lambda: loop)
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=1)
     loop.pending.clear()  # no prefetch with top_k=1, but be sure
     shown.check_map()
