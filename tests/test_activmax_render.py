@@ -103,7 +103,7 @@ def test_bad_objectives_say_what_is_expected(net) -> None:
 
 def test_the_fourier_image_is_a_scaled_spectrum_in_decorrelated_colour() -> None:
     assert COLOR_CORRELATION.norm(dim=0).max() == pytest.approx(1.0)
-    image = ImageParameterization("fft", 2, 16, True, torch.Generator().manual_seed(0), "cpu")
+    image = ImageParameterization("fft", 2, 16, 16, True, torch.Generator().manual_seed(0), "cpu")
     start = image().detach()
     assert start.shape == (2, 3, 16, 16) and 0.45 < float(start.mean()) < 0.55
     (values,) = image.parameters
@@ -115,6 +115,17 @@ def test_the_fourier_image_is_a_scaled_spectrum_in_decorrelated_colour() -> None
     expected = torch.cos(2 * torch.pi * torch.arange(16) / 16) * 16 * 2 / 16 / 4
     profile = wave[:, 0, :] / COLOR_CORRELATION[:, 0, None]
     torch.testing.assert_close(profile, expected.expand(3, -1), atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("kind", ["fft", "pixel"])
+@pytest.mark.parametrize("decorrelate", [True, False])
+def test_a_start_image_is_given_back_exactly(kind, decorrelate) -> None:
+    """DeepDream starts from a photo: the parameterisation inverted gives it back (any size)."""
+    photo = torch.rand(1, 3, 12, 20, generator=torch.Generator().manual_seed(2)) * 0.9 + 0.05
+    image = ImageParameterization(
+        kind, 1, 12, 20, decorrelate, torch.Generator(), "cpu", init=photo
+    )
+    torch.testing.assert_close(image().detach(), photo, atol=1e-5, rtol=1e-4)
 
 
 def test_transforms_are_lucids_and_repeat_with_the_generator() -> None:

@@ -54,6 +54,7 @@ def render_steps(
     callback: Callback | None = None,
     labels: Sequence[str] | None = None,
     output_fn: OutputFn | None = None,
+    init: torch.Tensor | None = None,
 ) -> Steps[Rendering]:
     """:func:`render` as stepwise work (see :mod:`flashwidget.steps`): one step per
     optimisation step."""
@@ -73,7 +74,16 @@ def render_steps(
     copy = frozen_copy(model)
     device = model_device(copy, fallback=torch.device("cpu"))
     dtype = model_dtype(copy) or torch.float32
-    image = ImageParameterization(param, batch, size, decorrelate, generator, device, dtype)
+    if init is not None:
+        if not isinstance(init, torch.Tensor) or init.ndim != 4 or init.shape[1] != 3:
+            shape = tuple(init.shape) if isinstance(init, torch.Tensor) else type(init).__name__
+            raise ValueError(f"init must be images (batch, 3, H, W) in [0, 1]; got {shape}")
+        batch, height, width = init.shape[0], init.shape[2], init.shape[3]
+    else:
+        height = width = size
+    image = ImageParameterization(
+        param, batch, height, width, decorrelate, generator, device, dtype, init
+    )
     shift = torch.tensor(mean, device=device, dtype=dtype).view(1, -1, 1, 1)
     scale = torch.tensor(std, device=device, dtype=dtype).view(1, -1, 1, 1)
     optimizer = torch.optim.Adam(image.parameters, lr=lr)
@@ -116,6 +126,7 @@ def render(
     callback: Callback | None = None,
     labels: Sequence[str] | None = None,
     output_fn: OutputFn | None = None,
+    init: torch.Tensor | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> Rendering:
     """The images that maximise ``objective``, by gradient ascent with Adam.
@@ -137,6 +148,8 @@ def render(
         labels: class names, for :func:`class_logit` with a name on a model that is not an
             ImageNet classifier.
         output_fn: picks the logits out of a model output that is not a tensor.
+        init: images (batch, 3, H, W) in [0, 1] to start from instead of noise (DeepDream:
+            a photo, with ``param="pixel"``); they set ``batch`` and the size.
         progress: called with the fraction of steps done.
     """
     work = render_steps(
@@ -155,5 +168,6 @@ def render(
         callback,
         labels,
         output_fn,
+        init,
     )
     return finish(work, progress)
