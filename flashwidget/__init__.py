@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flashwidget import activmax, methods, models, saliency, trust, utils
+    from flashwidget.feature_widget import FeatureWidget, features
     from flashwidget.live import TrainingCallback
     from flashwidget.methods import Attribution
     from flashwidget.saliency import Backprop
@@ -24,10 +25,12 @@ if TYPE_CHECKING:
 __all__ = [
     "Attribution",
     "Backprop",
+    "FeatureWidget",
     "SaliencyWidget",
     "TrainingCallback",
     "activmax",
     "demo",
+    "features",
     "methods",
     "models",
     "saliency",
@@ -40,9 +43,11 @@ _SUBMODULES = frozenset({"activmax", "methods", "models", "saliency", "trust", "
 _DEFINED_IN = {
     "Attribution": "flashwidget.methods",
     "Backprop": "flashwidget.saliency",
+    "FeatureWidget": "flashwidget.feature_widget",
     "SaliencyWidget": "flashwidget.widget",
     "TrainingCallback": "flashwidget.live",
     "demo": "flashwidget.widget",
+    "features": "flashwidget.feature_widget",
 }
 
 

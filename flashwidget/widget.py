@@ -39,7 +39,6 @@ from torch import nn
 
 from flashwidget import methods, models
 from flashwidget.checks import require_positive_int
-from flashwidget.class_index import ClassIndex
 from flashwidget.colormaps import colormap_lut, colormap_names
 from flashwidget.explorer import Explorer, Shown, check_options
 from flashwidget.inputs import as_image_batch
@@ -47,8 +46,8 @@ from flashwidget.live import RateLimit, Snapshot, Timeline
 from flashwidget.method_names import OPTION_SPECS
 from flashwidget.model_output import OutputFn
 from flashwidget.pixels import DEFAULT_CLIP, SIGNS, channel_map, gradient_rgb, image_rgba
-from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, load_image
-from flashwidget.widget_base import ExplorerWidget, describe, in_a_kernel
+from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, denormalize, load_image
+from flashwidget.widget_base import ClassTarget, ExplorerWidget, describe, in_a_kernel
 
 STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("overlay", "panels")
@@ -106,25 +105,6 @@ def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | 
         if found is not None:
             return found
     return None
-
-
-class ClassTarget(traitlets.Int):
-    """A class index that may also be set by name (``w.target = "bow tie"``), resolved through
-    the widget's class names as the constructor resolves ``target=``."""
-
-    def validate(self, obj: Any, value: Any) -> int:
-        if isinstance(value, str):
-            names = getattr(obj, "labels", None)
-            if not names:
-                raise traitlets.TraitError(
-                    f"{self.name}={value!r} is a class name, and the widget has no class names "
-                    "yet; pass labels=[...] or give the class index"
-                )
-            try:
-                value = ClassIndex(names)[value]
-            except KeyError as error:
-                raise traitlets.TraitError(str(error)) from None
-        return super().validate(obj, value)
 
 
 class FiniteFloat(traitlets.Float):
@@ -362,6 +342,11 @@ class SaliencyWidget(ExplorerWidget):
         if self._current is None:
             raise RuntimeError(f"no map is shown: {self.error or 'none has been computed yet'}")
         return self._current.clone()
+
+    def shown_image(self) -> torch.Tensor:
+        """The image explained, as the model sees it (cropped and resized) but before its
+        normalisation: (1, 3, H, W), values in [0, 1] (what DeepDream starts from)."""
+        return denormalize(self._explorer.input, self._mean, self._std).clamp(0, 1)
 
     @property
     def gradients(self) -> torch.Tensor:

@@ -23,13 +23,15 @@ from typing import Any, ClassVar
 import anywidget
 import traitlets
 
+from flashwidget.class_index import ClassIndex
+
 REFUSED = "Refused a change from the browser: "
 # Seconds between two pieces of background work in a kernel: long enough for the event loop to
 # read a message that arrived meanwhile and answer it first.
 PAUSE = 0.01
 
 
-def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+def kernel_loop() -> asyncio.AbstractEventLoop | None:
     """The event loop turning a Jupyter kernel's messages, when this code runs in one, on it;
     ``None`` anywhere else. A running loop alone is not enough of a sign: Playwright's
     synchronous API, for one, keeps a loop running on the main thread that nobody turns."""
@@ -45,12 +47,31 @@ def _kernel_loop() -> asyncio.AbstractEventLoop | None:
 
 def in_a_kernel() -> bool:
     """Whether background work can run in pieces on a kernel's event loop here."""
-    return _kernel_loop() is not None
+    return kernel_loop() is not None
 
 
 def describe(error: BaseException) -> str:
     """An exception in the words of a status line."""
     return f"{type(error).__name__}: {error}"
+
+
+class ClassTarget(traitlets.Int):
+    """A class index that may also be set by name (``w.target = "bow tie"``), resolved through
+    the widget's class names as the constructor resolves ``target=``."""
+
+    def validate(self, obj: Any, value: Any) -> int:
+        if isinstance(value, str):
+            names = getattr(obj, "labels", None)
+            if not names:
+                raise traitlets.TraitError(
+                    f"{self.name}={value!r} is a class name, and the widget has no class names "
+                    "yet; pass labels=[...] or give the class index"
+                )
+            try:
+                value = ClassIndex(names)[value]
+            except KeyError as error:
+                raise traitlets.TraitError(str(error)) from None
+        return super().validate(obj, value)
 
 
 class ExplorerWidget(anywidget.AnyWidget):
@@ -148,7 +169,7 @@ class ExplorerWidget(anywidget.AnyWidget):
         is answered before the next piece, not after all of them. Elsewhere the pieces run
         now, one after another, under the lock.
         """
-        loop = _kernel_loop()
+        loop = kernel_loop()
         if loop is None:
             with self._lock:
                 while wanted() and piece():

@@ -13,9 +13,11 @@ import flashwidget as fw
 PUBLIC = {
     "Attribution": "flashwidget.methods",
     "Backprop": "flashwidget.saliency",
+    "FeatureWidget": "flashwidget.feature_widget",
     "SaliencyWidget": "flashwidget.widget",
     "TrainingCallback": "flashwidget.live",
     "demo": "flashwidget.widget",
+    "features": "flashwidget.feature_widget",
 }
 SUBMODULES = ("activmax", "methods", "models", "saliency", "trust", "utils")
 

@@ -55,7 +55,7 @@ def test_in_a_kernel_a_check_runs_in_pieces_and_a_class_change_cancels_it(
     tiny, monkeypatch
 ) -> None:
     loop = KernelLoop()
-    monkeypatch.setattr(widget_base, "_kernel_loop", lambda: loop)
+    monkeypatch.setattr(widget_base, "kernel_loop", lambda: loop)
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=1)
     loop.pending.clear()  # no prefetch with top_k=1, but be sure
     shown.check_map()

@@ -242,7 +242,7 @@ def test_in_a_kernel_prefetching_yields_to_a_new_request(tiny, calls, monkeypatc
     prefetch replaces the older one's remaining pieces."""
 
     loop = KernelLoop()
-    monkeypatch.setattr(widget_base, "_kernel_loop", lambda: loop)
+    monkeypatch.setattr(widget_base, "kernel_loop", lambda: loop)
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=4)
     assert calls == [(None, "gradient", None)] and len(loop.pending) == 1
     top = [p["index"] for p in shown.predictions]
@@ -257,7 +257,7 @@ def test_in_a_kernel_prefetching_yields_to_a_new_request(tiny, calls, monkeypatc
 
 
 def test_outside_a_kernel_the_prefetch_is_one_call(tiny, calls) -> None:
-    assert widget_base._kernel_loop() is None
+    assert widget_base.kernel_loop() is None
     shown = SaliencyWidget(tiny, tiny_input(), labels=LABELS, top_k=4)
     top = [p["index"] for p in shown.predictions]
     assert calls == [(None, "gradient", None), (top[1:], "gradient", None)]
