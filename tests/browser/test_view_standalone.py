@@ -41,6 +41,7 @@ from torch import nn
 from flashwidget.colormaps import colormap_lut
 from flashwidget.pixels import channel_map, clip_scale, gradient_rgb, map_levels, saliency_levels
 from flashwidget.widget import SaliencyWidget
+from flashwidget.widget_base import ExplorerWidget
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "flashwidget" / "static"
@@ -323,7 +324,11 @@ def tiny_classifier() -> nn.Module:
 
 def synced_traits(widget: SaliencyWidget) -> dict[str, Any]:
     """The values of the widget's own synced traits: what anywidget would deliver."""
-    return {name: getattr(widget, name) for name in SaliencyWidget.class_own_traits(sync=True)}
+    own = {
+        **ExplorerWidget.class_own_traits(sync=True),
+        **SaliencyWidget.class_own_traits(sync=True),
+    }
+    return {name: getattr(widget, name) for name in own}
 
 
 @functools.cache
