@@ -148,6 +148,7 @@ class FeatureWidget(ExplorerWidget):
     def run(self) -> None:
         """Render what the traits ask for, from the start. In a notebook it runs in the
         background, a step at a time; elsewhere it returns when done."""
+
         with self._lock:
             self._generation += 1
             generation = self._generation
@@ -163,12 +164,13 @@ class FeatureWidget(ExplorerWidget):
 
     def stop(self) -> None:
         """Stop the run under way; its images stay as they are."""
-        if self.running:
-            self._generation += 1
-            self.set_trait("running", False)
-            self.set_trait("progress", -1.0)
-            run = self._run
-            self._say(f"Stopped at {run.doing}" if run is not None else "Stopped")
+        with self._lock:  # not in the middle of a step, which would publish after this
+            if self.running:
+                self._generation += 1
+                self.set_trait("running", False)
+                self.set_trait("progress", -1.0)
+                run = self._run
+                self._say(f"Stopped at {run.doing}" if run is not None else "Stopped")
 
     def deepdream(self, image: Any) -> None:
         """DeepDream: change ``image`` a little at a time so that it excites the chosen channel
@@ -278,6 +280,8 @@ class FeatureWidget(ExplorerWidget):
             more = run.step()
         except Exception as error:  # the user's model may raise anything; keep the widget
             self._fail(error)
+            return False
+        if generation != self._generation:  # stopped or replaced during the step
             return False
         self._publish(run, force=not more)
         return more

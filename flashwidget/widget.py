@@ -384,6 +384,8 @@ class SaliencyWidget(ExplorerWidget):
             except Exception as error:  # the user's model may raise anything
                 self._check_says(f"Check failed: {describe(error)}")
                 return False
+            if generation != self._checking:  # cancelled during the step
+                return False
             if more:
                 self._check_says(f"Checking the map: {check.doing}", progress=check.fraction)
             else:
@@ -394,9 +396,10 @@ class SaliencyWidget(ExplorerWidget):
 
     def cancel_check(self, reason: str = "cancelled") -> None:
         """Stop a running check (its steps done so far are dropped); nothing if none runs."""
-        if self.check_progress >= 0:
-            self._checking += 1
-            self._check_says(f"Check cancelled: {reason}")
+        with self._lock:  # not in the middle of a step, which would report after this
+            if self.check_progress >= 0:
+                self._checking += 1
+                self._check_says(f"Check cancelled: {reason}")
 
     def set_image(self, image: Any, target: int | str | None = None) -> None:
         """Show and explain a new image (anything the constructor accepts as ``image``).

@@ -7,7 +7,9 @@ own traits and API:
   methods named in :attr:`ExplorerWidget.actions`;
 - running long work in pieces on the kernel's event loop (:meth:`ExplorerWidget._in_pieces`),
   so the kernel answers the view between two pieces; one lock serialises every computation of
-  the widget, from the kernel's thread or a training loop's.
+  the widget and every message from the view. That lock matters: ipykernel 7 with JupyterLab
+  4.4 handles widget messages on a subshell thread, concurrently with the kernel's main thread,
+  where the pieces run (a Stop click was seen landing in the middle of a step).
 """
 
 from __future__ import annotations
@@ -131,13 +133,14 @@ class ExplorerWidget(anywidget.AnyWidget):
         if read_only:
             self._refuse(sorted(sync_data), f"{', '.join(read_only)} can only be set by Python")
             return
-        try:
-            super().set_state(sync_data)
-        except traitlets.TraitError as error:
-            self._refuse(sorted(sync_data), str(error))
-        else:
-            if self.status.startswith(REFUSED):  # a good change ends an earlier refusal's notice
-                self.set_trait("status", self._last_status)
+        with self._lock:  # never in the middle of a piece of background work
+            try:
+                super().set_state(sync_data)
+            except traitlets.TraitError as error:
+                self._refuse(sorted(sync_data), str(error))
+            else:
+                if self.status.startswith(REFUSED):  # a good change ends a refusal's notice
+                    self.set_trait("status", self._last_status)
 
     def _refuse(self, names: list[str], reason: str) -> None:
         self.set_trait("status", REFUSED + reason)
@@ -155,7 +158,8 @@ class ExplorerWidget(anywidget.AnyWidget):
             opened = 1 if content.get("shown") else -1
             self._views = max(0, (self._views or 0) + opened)
         elif kind in self.actions:
-            getattr(self, self.actions[kind])()
+            with self._lock:
+                getattr(self, self.actions[kind])()
 
     def _say(self, status: str) -> None:
         self._last_status = status

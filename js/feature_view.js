@@ -52,13 +52,19 @@ function numberInput({ model, send, listen, signal }, { name, className, title, 
     input.max = String(high);
     input.value = String(model.get(name));
   }
+  const commit = () => {
+    const current = model.get(name);
+    const value = clamp(input.value, current);
+    input.value = String(value);
+    if (value !== current) send(name, value);
+  };
+  input.addEventListener("change", commit, { signal });
+  // In a notebook, Enter also reaches the notebook's own shortcuts, which may keep the input
+  // from firing "change": commit on the key itself (a second commit sends nothing new).
   input.addEventListener(
-    "change",
-    () => {
-      const current = model.get(name);
-      const value = clamp(input.value, current);
-      input.value = String(value);
-      if (value !== current) send(name, value);
+    "keydown",
+    (event) => {
+      if (event.key === "Enter") commit();
     },
     { signal },
   );
