@@ -14,8 +14,10 @@ from torch import nn
 from flashwidget.activmax.objectives import Context, Objective, layer_names, recording
 from flashwidget.activmax.transforms import pipeline
 from flashwidget.checks import checked_generator
+from flashwidget.class_index import ClassIndex
 from flashwidget.live import frozen_copy
 from flashwidget.model_guard import evaluation_mode, model_device
+from flashwidget.model_output import OutputFn
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD
 
 
@@ -28,10 +30,13 @@ def objective_values(
     transforms: str = "none",
     repeats: int = 1,
     generator: torch.Generator | None = None,
+    labels: Sequence[str] | None = None,
+    output_fn: OutputFn | None = None,
 ) -> torch.Tensor:
     """(N,): the objective for ``images`` (N, 3, H, W) in [0, 1], on a private copy of the
     model; with ``transforms="standard"``, its mean over ``repeats`` random transformations
-    (drawn from ``generator``, seeded 0 when omitted)."""
+    (drawn from ``generator``, seeded 0 when omitted). ``labels`` and ``output_fn`` as for
+    :func:`flashwidget.activmax.render`."""
     names = layer_names(model, objective)
     copy = frozen_copy(model)
     device = model_device(copy, fallback=images.device)
@@ -40,9 +45,13 @@ def objective_values(
     scale = torch.tensor(std, device=device).view(1, -1, 1, 1)
     generator = checked_generator(generator)
     apply = pipeline(transforms)
-    context = Context(names, None)
+    context = Context(names, ClassIndex(labels) if labels is not None else None)
     total = torch.zeros(len(images), device=device)
-    with torch.no_grad(), evaluation_mode(copy), recording(copy, list(names.values())) as forward:
+    with (
+        torch.no_grad(),
+        evaluation_mode(copy),
+        recording(copy, list(names.values()), output_fn) as forward,
+    ):
         for _ in range(repeats):
             total += objective(forward((apply(images, generator) - shift) / scale), context)
     return (total / repeats).cpu()

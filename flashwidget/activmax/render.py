@@ -23,8 +23,8 @@ from flashwidget.model_output import OutputFn
 from flashwidget.steps import Steps, finish
 from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD
 
-# Called after each step with the step's number and the images as they were at that step; a
-# return value of False stops the optimisation there.
+# Called after each step with the step's number and the images that step was computed on
+# (before the optimiser's update: no extra pass to draw them); False stops the optimisation.
 Callback = Callable[[int, torch.Tensor], "bool | None"]
 
 
@@ -144,7 +144,8 @@ def render(
         mean, std: the model's input normalisation, applied to the [0, 1] images.
         generator: the source of the random start and transformations (seeded 0 when
             omitted), so runs repeat exactly; the global random state is untouched.
-        callback: called after each step with (step, images); returning False stops there.
+        callback: called after each step with (step, images), the images that step was computed
+            on (before its update); returning False stops there.
         labels: class names, for :func:`class_logit` with a name on a model that is not an
             ImageNet classifier.
         output_fn: picks the logits out of a model output that is not a tensor.

@@ -4,9 +4,11 @@ An image that excites a channel only at one exact alignment is exploiting the ne
 grid, not showing the feature; asking it to keep working when shifted, scaled and rotated a
 little at every step makes it robust, and readable (Olah et al. 2017; Mordvintsev et al. 2015).
 "standard" is Lucid's ``standard_transforms``: pad 12 px, jitter 8 px, scale by one of 0.90 to
-1.10, rotate by -10 to 10 degrees, jitter 4 px. Every random choice is drawn from the
-generator given, one choice per step for the whole batch; the result is resized back to the
-image's size, so models with a fixed input size work too.
+1.10, rotate by -10 to 10 degrees (0 more often), jitter 4 px. Every random choice is drawn
+from the generator given, one choice per step for the whole batch. The result is brought back
+to the image's size by cropping its centre (or padding with grey), never by resizing, which
+would undo the random scale; so models with a fixed input size work too, and the model sees
+the image at its own scale.
 """
 
 from __future__ import annotations
@@ -75,9 +77,17 @@ def standard() -> list[Transform]:
         pad(12),
         jitter(8),
         random_scale([1 + (i - 5) / 50 for i in range(11)]),
-        random_rotate(list(range(-10, 11))),
+        random_rotate(list(range(-10, 11)) + 5 * [0]),
         jitter(4),
     ]
+
+
+def _centred(images: torch.Tensor, height: int, width: int, value: float = 0.5) -> torch.Tensor:
+    """The centre ``height`` x ``width`` of ``images``, padded with ``value`` where smaller."""
+    rows, columns = images.shape[-2] - height, images.shape[-1] - width
+    # F.pad with negative widths crops; split the difference so the centre stays the centre
+    top, left = rows // 2, columns // 2
+    return F.pad(images, (-left, left - columns, -top, top - rows), value=value)
 
 
 def pipeline(name: str) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
@@ -87,11 +97,9 @@ def pipeline(name: str) -> Callable[[torch.Tensor, torch.Generator], torch.Tenso
     steps = standard() if name == "standard" else []
 
     def apply(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        size = images.shape[-2:]
+        height, width = images.shape[-2:]
         for step in steps:
             images = step(images, generator)
-        if images.shape[-2:] != size:
-            images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
-        return images
+        return _centred(images, height, width)
 
     return apply
