@@ -55,6 +55,38 @@ def test_cascading_goes_from_the_output_down_and_repeats_exactly():
     assert progress == pytest.approx([1 / 3, 2 / 3, 1.0]), "the original map, then each layer"
 
 
+def test_re_initialising_never_reseeds_the_cuda_generators(monkeypatch):
+    """``torch.manual_seed`` would also reseed every CUDA device (restored by nothing here)."""
+    seeded: list[int] = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", seeded.append)
+    model = nn.Sequential(nn.Conv2d(3, 2, 3), nn.Flatten(), nn.Linear(2 * 36, 3)).eval()
+    trust.randomization_check(model, torch.randn(1, 3, 8, 8))
+    assert seeded == []
+
+
+def test_ssim_with_a_separable_window_equals_the_full_window():
+    generator = torch.Generator().manual_seed(0)
+    a, b = torch.rand(30, 40, generator=generator), torch.rand(30, 40, generator=generator)
+    b = a + 0.3 * b
+    coords = torch.arange(11, dtype=torch.float64) - 5
+    gauss = torch.exp(-coords.square() / (2 * 1.5**2))
+    kernel = (gauss[:, None] * gauss[None, :] / gauss.sum() ** 2)[None, None]
+
+    def full(x, y):  # Wang et al.'s definition with the 11 x 11 window as one 2-d convolution
+        x, y = x.double(), y.double()
+        x = ((x - x.min()) / (x.max() - x.min()))[None, None]
+        y = ((y - y.min()) / (y.max() - y.min()))[None, None]
+        blur = lambda z: torch.nn.functional.conv2d(z, kernel)  # noqa: E731
+        mx, my = blur(x), blur(y)
+        vx, vy, cxy = blur(x * x) - mx**2, blur(y * y) - my**2, blur(x * y) - mx * my
+        c1, c2 = 0.01**2, 0.03**2
+        return float(
+            (((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))).mean()
+        )
+
+    assert trust.ssim(a, b) == pytest.approx(full(a, b), abs=1e-12)
+
+
 def test_checkpoints_are_geometric_from_the_output_and_change_no_map():
     assert trust.checkpoint_positions(99, 12) == [1, 2, 4, 5, 8, 12, 19, 28, 43, 65, 99]
     assert (
@@ -165,6 +197,16 @@ def test_deletion_insertion_checks_its_arguments():
         trust.deletion_insertion(model, x, 0, torch.zeros(3, 2, 2), baseline="black")
     with pytest.raises(ValueError, match="steps must be a positive int"):
         trust.deletion_insertion(model, x, 0, torch.zeros(3, 2, 2), steps=0)
+
+    class Pair(nn.Module):  # a model whose output is not the logits themselves
+        def forward(self, x):
+            return model(x), x.mean()
+
+    chosen = trust.deletion_insertion(
+        Pair(), x, 0, torch.rand(1, 2, 2), steps=2, output_fn=lambda output: output[0]
+    )
+    plain = trust.deletion_insertion(model, x, 0, chosen.deletion.new_zeros(1, 2, 2), steps=2)
+    assert chosen.deletion.shape == plain.deletion.shape == (1, 3)
     progress: list[float] = []
     zero = trust.deletion_insertion(
         model,

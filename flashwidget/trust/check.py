@@ -7,7 +7,7 @@ The verdicts' thresholds (:data:`THRESHOLDS`), and why:
   of the cascade (the model re-initialised from the output down, at checkpoints spaced
   geometrically from the output layer) is below 0.5. A map that keeps half its rank order while
   the layers that make the prediction are random is not explaining those layers. On the default
-  model: gradient 0.37, SmoothGrad 0.30, Grad-CAM -0.09 pass; guided backprop 0.98 and Guided
+  model: gradient 0.37, SmoothGrad 0.30, Grad-CAM 0.10 pass; guided backprop 0.98 and Guided
   Grad-CAM 0.74 fail, as in Adebayo et al. (2018); Input x Gradient 0.64 and Integrated
   Gradients 0.59 fail too: the input they multiply by stays the same (the paper's observation).
 - **class** passes when the Spearman correlation between the map for the class and the map for
@@ -163,7 +163,10 @@ class MapCheck:
         checkpoints: maps along the cascading randomisation (see
             :func:`flashwidget.trust.randomization_check`).
         steps, random_orderings, batch_size: of the deletion and insertion curves.
-        generator: the random source of new weights and orderings (seeded 0 when omitted).
+        generator: the random source of the new weights (seeded 0 when omitted); the random
+            orderings come from a generator of their own, seeded 0 (or from ``generator``'s
+            first draw when one is given), so they do not depend on how many layers the
+            cascade went through, and by default equal :func:`deletion_insertion`'s.
         output_fn: picks the logits out of a model output that is not a tensor.
     """
 
@@ -190,6 +193,8 @@ class MapCheck:
         self._checkpoints, self._steps = checkpoints, steps
         self._orderings, self._batch_size = random_orderings, batch_size
         self._generator = checked_generator(generator)
+        seed = 0 if generator is None else int(torch.randint(2**62, (), generator=generator))
+        self._orderings_generator = torch.Generator().manual_seed(seed)
         self._output_fn = output_fn
         self.phases = ["comparing with another class", "re-initialising layers"]
         self.phases.append("deleting and inserting pixels")
@@ -269,7 +274,7 @@ class MapCheck:
                 steps=self._steps,
                 random_orderings=self._orderings,
                 batch_size=self._batch_size,
-                generator=self._generator,
+                generator=self._orderings_generator,
                 output_fn=self._output_fn,
             ),
         )

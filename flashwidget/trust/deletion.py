@@ -201,5 +201,6 @@ def deletion_insertion(
         random_orderings,
         batch_size,
         generator,
+        output_fn,
     )
     return finish(work, progress)

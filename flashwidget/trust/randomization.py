@@ -66,10 +66,18 @@ def checkpoint_positions(total: int, checkpoints: int | None) -> list[int]:
 
 def _reset(module: nn.Module, generator: torch.Generator) -> None:
     """Re-initialise ``module`` with its own ``reset_parameters``, seeded from ``generator``,
-    without drawing from (or leaving a trace in) the global random state."""
+    without drawing from (or leaving a trace in) the global random state.
+
+    ``reset_parameters`` draws from the default generator of the device its weights are on, so
+    exactly those generators are seeded and restored afterwards: not ``torch.manual_seed``,
+    which also reseeds every CUDA device's generator, which ``fork_rng`` would not restore.
+    """
     seed = int(torch.randint(2**62, (), generator=generator))
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
+    cuda = sorted({p.device.index or 0 for p in module.parameters() if p.device.type == "cuda"})
+    with torch.random.fork_rng(devices=cuda), torch.no_grad():
+        torch.default_generator.manual_seed(seed)
+        for device in cuda:
+            torch.cuda.default_generators[device].manual_seed(seed)
         module.reset_parameters()
 
 
