@@ -33,9 +33,7 @@ import argparse
 import datetime
 import os
 import platform
-import random
 import statistics
-import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +51,7 @@ from captum.attr import (
     NoiseTunnel,
     Saliency,
 )
+from timing import TOLERANCE, interleaved, spread, verdict
 
 from flashwidget import methods, models
 
@@ -67,7 +66,6 @@ METHOD_NAMES = (
     "guided_gradcam",
 )
 TARGET = 0
-TOLERANCE = 0.05  # run-to-run noise of a ratio on the shared 2-core machine (docs/benchmarks.md)
 
 
 @dataclass
@@ -201,33 +199,6 @@ def disagreement(ours: torch.Tensor, theirs: torch.Tensor) -> float:
         raise ValueError(f"shapes differ: ours {tuple(ours.shape)}, Captum {tuple(theirs.shape)}")
     scale = float(theirs.abs().max()) or 1.0
     return float((ours - theirs).abs().max()) / scale
-
-
-def interleaved(runs: dict[str, Callable[[], object]], repeats: int, seed: int) -> dict:
-    """Seconds of each run, one sample of each per round, in an order shuffled each round."""
-    order = random.Random(seed)
-    samples: dict[str, list[float]] = {key: [] for key in runs}
-    keys = list(runs)
-    for _ in range(repeats):
-        order.shuffle(keys)
-        for key in keys:
-            start = time.perf_counter()
-            runs[key]()
-            samples[key].append(time.perf_counter() - start)
-    return samples
-
-
-def verdict(ratio: float) -> str:
-    if ratio <= 1.0:
-        return "yes"
-    if ratio <= 1.0 + TOLERANCE:
-        return "within noise"
-    return "no"
-
-
-def spread(values: list[float]) -> str:
-    ms = [v * 1000 for v in values]
-    return f"{statistics.median(ms):.1f} ({min(ms):.1f}-{max(ms):.1f})"
 
 
 def bench_model(name: str, args: argparse.Namespace) -> list[str]:
