@@ -157,10 +157,11 @@ def test_class_sensitivity_tells_grad_cam_from_guided_backprop(default_model, sa
 
 
 def test_deletion_and_insertion_on_the_default_model(default_model, sample_input):
-    """Integrated Gradients removes the evidence faster than chance, and Grad-CAM's and IG's
-    insertion areas are above their deletion areas. Grad-CAM's deletion area is above chance
-    with a blurred baseline: removing scattered random pixels destroys the photo faster than
-    removing a coherent region (docs note)."""
+    """SmoothGrad removes the evidence faster than every random ordering (docs/trust.md: 0.026
+    against 0.046 to 0.072); Grad-CAM's and Integrated Gradients' insertion areas are above
+    their deletion areas and above chance. IG's deletion area is no better than chance and
+    Grad-CAM's is worse (scattered random pixels destroy the photo faster than a coherent
+    region): docs/trust.md says so, and nothing here asserts otherwise."""
     from flashwidget import methods
 
     before = snapshot(default_model)
@@ -169,19 +170,24 @@ def test_deletion_and_insertion_on_the_default_model(default_model, sample_input
     top = int(logits.argmax())
     probability = float(logits.softmax(dim=1)[0, top])
     results = {}
-    for name, options in (("integrated_gradients", {"steps": 16}), ("gradcam", {})):
+    chosen = (
+        ("integrated_gradients", {"steps": 16}),
+        ("gradcam", {}),
+        ("smoothgrad", {"samples": 10}),
+    )
+    for name, options in chosen:
         maps = methods.get(name, default_model, **options).attribute(sample_input, top)
         results[name] = trust.deletion_insertion(
             default_model, sample_input, top, maps, steps=20, random_orderings=2
         )
-    ig, cam = results["integrated_gradients"], results["gradcam"]
+    ig, cam, smooth = (results[name] for name, _ in chosen)
     assert ig.deletion.shape == ig.insertion.shape == (1, 21) and ig.fractions[-1] == 1
     assert ig.deletion[0, 0] == pytest.approx(probability, rel=1e-4)
     assert ig.insertion[0, -1] == pytest.approx(probability, rel=1e-4)
     assert ig.random_deletion_auc == cam.random_deletion_auc, "the same seeded orderings"
     assert ig.random_deletion_aucs.shape == (2, 1)
     assert ig.random_deletion_aucs.mean(dim=0) == pytest.approx(ig.random_deletion_auc)
-    assert float(ig.deletion_auc[0]) < float(ig.random_deletion_auc[0])
+    assert float(smooth.deletion_auc[0]) < float(smooth.random_deletion_aucs.min())
     for result in (ig, cam):
         assert float(result.insertion_auc[0]) > float(result.deletion_auc[0])
         assert float(result.insertion_auc[0]) > float(result.random_insertion_auc[0])
