@@ -39,3 +39,27 @@ export function classLabel(model, index) {
   const labels = model.get("labels");
   return index < labels.length ? labels[index] : `class ${index}`;
 }
+
+// What a view's controls share: the model, an abort signal for their DOM listeners, `send` (set
+// a trait and sync it) and `listen` (a model change listener), and `close`, which removes all of
+// them when the view goes away.
+export function viewContext(model) {
+  const controller = new AbortController();
+  const listeners = [];
+  return {
+    model,
+    signal: controller.signal,
+    send(name, value) {
+      model.set(name, value);
+      model.save_changes();
+    },
+    listen(name, callback) {
+      model.on(`change:${name}`, callback);
+      listeners.push([`change:${name}`, callback]);
+    },
+    close() {
+      controller.abort();
+      for (const [event, callback] of listeners) model.off(event, callback);
+    },
+  };
+}

@@ -3,7 +3,7 @@
 // The controls only set traits (Python restarts the rendering by itself); Run and Stop are
 // messages, as they are actions rather than state. Python sends every tile's RGBA in one bytes
 // trait; js/feature_tiles.js draws them, each tile repainted only when its bytes change.
-import { h, labelled, option } from "./dom.js";
+import { h, labelled, option, viewContext } from "./dom.js";
 import {
   STEPS_MAX,
   STEPS_MIN,
@@ -253,20 +253,7 @@ function actions({ model, listen, signal }, root) {
 }
 
 function render({ model, el }) {
-  const controller = new AbortController();
-  const listeners = [];
-  const context = {
-    model,
-    signal: controller.signal,
-    send(name, value) {
-      model.set(name, value);
-      model.save_changes();
-    },
-    listen(name, callback) {
-      model.on(`change:${name}`, callback);
-      listeners.push([`change:${name}`, callback]);
-    },
-  };
+  const context = viewContext(model);
 
   const root = h("div", { className: "flashwidget fw-features" });
   const error = h("div", { className: "fw-error", role: "alert", hidden: true });
@@ -293,9 +280,8 @@ function render({ model, el }) {
   model.send({ type: "view", shown: true }); // Python may skip frames nobody sees
 
   return () => {
-    controller.abort();
+    context.close();
     pictures.cancel();
-    for (const [event, callback] of listeners) model.off(event, callback);
     root.remove();
     model.send({ type: "view", shown: false });
   };

@@ -6,7 +6,7 @@
 import { checkPanel } from "./check.js";
 import { classMenu } from "./class_menu.js";
 import { compareControls } from "./compare.js";
-import { h } from "./dom.js";
+import { h, viewContext } from "./dom.js";
 import { lookControls } from "./look.js";
 import { methodMenu } from "./method_menu.js";
 import { stage } from "./stage.js";
@@ -14,20 +14,7 @@ import { statusLine } from "./status.js";
 import { timeline } from "./timeline.js";
 
 function render({ model, el }) {
-  const controller = new AbortController();
-  const listeners = [];
-  const context = {
-    model,
-    signal: controller.signal,
-    send(name, value) {
-      model.set(name, value);
-      model.save_changes();
-    },
-    listen(name, callback) {
-      model.on(`change:${name}`, callback);
-      listeners.push([`change:${name}`, callback]);
-    },
-  };
+  const context = viewContext(model);
   // What the stage draws with now: set by the look controls at once, by Python when it says.
   const look = {
     alpha: model.get("alpha"),
@@ -57,11 +44,10 @@ function render({ model, el }) {
   model.send({ type: "view", shown: true }); // Python skips training updates nobody sees
 
   return () => {
-    controller.abort();
+    context.close();
     looks.cancel();
     steps.cancel();
     pictures.cancel();
-    for (const [event, callback] of listeners) model.off(event, callback);
     root.remove();
     model.send({ type: "view", shown: false });
   };

@@ -42,6 +42,30 @@ function classLabel(model, index) {
   return index < labels.length ? labels[index] : `class ${index}`;
 }
 
+// What a view's controls share: the model, an abort signal for their DOM listeners, `send` (set
+// a trait and sync it) and `listen` (a model change listener), and `close`, which removes all of
+// them when the view goes away.
+function viewContext(model) {
+  const controller = new AbortController();
+  const listeners = [];
+  return {
+    model,
+    signal: controller.signal,
+    send(name, value) {
+      model.set(name, value);
+      model.save_changes();
+    },
+    listen(name, callback) {
+      model.on(`change:${name}`, callback);
+      listeners.push([`change:${name}`, callback]);
+    },
+    close() {
+      controller.abort();
+      for (const [event, callback] of listeners) model.off(event, callback);
+    },
+  };
+}
+
 // --- js/logic.js
 // Pure helpers of the flashwidget view: no DOM, so that Node's test runner can check them.
 // js/build.py inlines this file into flashwidget/static/widget.js; keep one export per line.
@@ -735,20 +759,7 @@ function actions({ model, listen, signal }, root) {
 }
 
 function render({ model, el }) {
-  const controller = new AbortController();
-  const listeners = [];
-  const context = {
-    model,
-    signal: controller.signal,
-    send(name, value) {
-      model.set(name, value);
-      model.save_changes();
-    },
-    listen(name, callback) {
-      model.on(`change:${name}`, callback);
-      listeners.push([`change:${name}`, callback]);
-    },
-  };
+  const context = viewContext(model);
 
   const root = h("div", { className: "flashwidget fw-features" });
   const error = h("div", { className: "fw-error", role: "alert", hidden: true });
@@ -775,9 +786,8 @@ function render({ model, el }) {
   model.send({ type: "view", shown: true }); // Python may skip frames nobody sees
 
   return () => {
-    controller.abort();
+    context.close();
     pictures.cancel();
-    for (const [event, callback] of listeners) model.off(event, callback);
     root.remove();
     model.send({ type: "view", shown: false });
   };

@@ -392,6 +392,30 @@ function classLabel(model, index) {
   return index < labels.length ? labels[index] : `class ${index}`;
 }
 
+// What a view's controls share: the model, an abort signal for their DOM listeners, `send` (set
+// a trait and sync it) and `listen` (a model change listener), and `close`, which removes all of
+// them when the view goes away.
+function viewContext(model) {
+  const controller = new AbortController();
+  const listeners = [];
+  return {
+    model,
+    signal: controller.signal,
+    send(name, value) {
+      model.set(name, value);
+      model.save_changes();
+    },
+    listen(name, callback) {
+      model.on(`change:${name}`, callback);
+      listeners.push([`change:${name}`, callback]);
+    },
+    close() {
+      controller.abort();
+      for (const [event, callback] of listeners) model.off(event, callback);
+    },
+  };
+}
+
 // --- js/logic.js
 // Pure helpers of the flashwidget view: no DOM, so that Node's test runner can check them.
 // js/build.py inlines this file into flashwidget/static/widget.js; keep one export per line.
@@ -1489,20 +1513,7 @@ function timeline({ model, send, listen, signal }) {
 // and the PNG download all happen here, so those controls never wait for the kernel.
 
 function render({ model, el }) {
-  const controller = new AbortController();
-  const listeners = [];
-  const context = {
-    model,
-    signal: controller.signal,
-    send(name, value) {
-      model.set(name, value);
-      model.save_changes();
-    },
-    listen(name, callback) {
-      model.on(`change:${name}`, callback);
-      listeners.push([`change:${name}`, callback]);
-    },
-  };
+  const context = viewContext(model);
   // What the stage draws with now: set by the look controls at once, by Python when it says.
   const look = {
     alpha: model.get("alpha"),
@@ -1532,11 +1543,10 @@ function render({ model, el }) {
   model.send({ type: "view", shown: true }); // Python skips training updates nobody sees
 
   return () => {
-    controller.abort();
+    context.close();
     looks.cancel();
     steps.cancel();
     pictures.cancel();
-    for (const [event, callback] of listeners) model.off(event, callback);
     root.remove();
     model.send({ type: "view", shown: false });
   };
