@@ -151,6 +151,99 @@ def _takers(option: str) -> list[str]:
     return [name for name in method_names() if option in OPTIONS_BY_METHOD[name]]
 
 
+def _add_method_options(parser: argparse.ArgumentParser) -> None:
+    """--steps, --samples, --noise, --layer: each method's options, with their defaults."""
+    for option, metavar, kind, meaning in (
+        ("steps", "N", _positive_int, "points on the integration path"),
+        ("samples", "N", _positive_int, "noisy copies of the image"),
+        ("noise", "X", _noise, "noise std as a fraction of the image's value range"),
+        ("layer", "NAME", str, "layer whose feature maps are read"),
+    ):
+        takers = _takers(option)
+        default = OPTIONS_BY_METHOD[takers[0]][option]
+        shown = "the last layer with a spatial output" if default is None else default
+        parser.add_argument(
+            f"--{option}",
+            type=kind,
+            metavar=metavar,
+            help=f"{' and '.join(takers)}: {meaning} (default: {shown})",
+        )
+
+
+def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
+    batch = commands.add_parser(
+        "batch",
+        help="explain every image of a folder, writing maps and an index",
+        description=(
+            "Explain every image under DATA (a folder; each image's first-level sub-folder is "
+            "its true label, as in torchvision's ImageFolder) and write the maps, the images "
+            "and index.jsonl into --out. Running it again with the same arguments resumes a "
+            "job that was stopped. Under torchrun (torchrun --nproc_per_node=P -m flashwidget "
+            "batch ...) the images are split across the processes. Images that cannot be read "
+            "or explained are listed in the summary and the index, and the job goes on: the "
+            "exit status is 0 when the job ran to its end, 2 for a mistake in the arguments."
+        ),
+    )
+    batch.add_argument("data", help="folder of images")
+    batch.add_argument("--out", type=_out, required=True, metavar="DIR", help="output folder")
+    batch.add_argument(
+        "--method",
+        type=_method,
+        default=DEFAULT_METHOD,
+        metavar="NAME",
+        help=f"attribution method, one of {', '.join(method_names())} (default: {DEFAULT_METHOD})",
+    )
+    _add_method_options(batch)
+    batch.add_argument(
+        "--model",
+        default="default",
+        metavar="NAME",
+        help=(
+            "'default' (EfficientNet-Lite0, embedded) or a torchvision classifier name such as "
+            "resnet50, with its default weights from torchvision's cache (default: default)"
+        ),
+    )
+    batch.add_argument(
+        "--targets",
+        type=_targets,
+        default="predicted",
+        metavar="predicted|true|CLASS",
+        help=(
+            "explain the top-k predicted classes, the true class (the sub-folder's name), or "
+            "one class (index or name) for every image (default: predicted)"
+        ),
+    )
+    batch.add_argument(
+        "--top-k", type=_positive_int, default=1, metavar="K", help="predictions kept (default: 1)"
+    )
+    batch.add_argument(
+        "--batch-size", type=_positive_int, default=32, metavar="B", help="default: 32"
+    )
+    batch.add_argument(
+        "--workers", type=_workers, default=0, metavar="W", help="loader processes (default: 0)"
+    )
+    batch.add_argument(
+        "--device", metavar="D", help="cpu, cuda, cuda:1, ... (default: the model's)"
+    )
+    batch.add_argument(
+        "--deletion",
+        action="store_true",
+        help="also score each map by its deletion and insertion areas (84 passes a map)",
+    )
+    batch.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
+
+
+def _targets(text: str) -> int | str:
+    """'predicted', 'true', or a class: an index, or a name checked once the model is known."""
+    return text if text in ("predicted", "true") else _target(text)
+
+
+def _workers(text: str) -> int:
+    if not _INDEX.fullmatch(text.strip()) or int(text) < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0; got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _OneLineErrorParser(
         prog=PROGRAM, description="See what a PyTorch image classifier looks at."
@@ -192,21 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="METHOD[,METHOD...]",
         help="draw one column per method, each its map over the input (instead of --method)",
     )
-    for option, metavar, kind, meaning in (
-        ("steps", "N", _positive_int, "points on the integration path"),
-        ("samples", "N", _positive_int, "noisy copies of the image"),
-        ("noise", "X", _noise, "noise std as a fraction of the image's value range"),
-        ("layer", "NAME", str, "layer whose feature maps are read"),
-    ):
-        takers = _takers(option)
-        default = OPTIONS_BY_METHOD[takers[0]][option]
-        shown = "the last layer with a spatial output" if default is None else default
-        explain.add_argument(
-            f"--{option}",
-            type=kind,
-            metavar=metavar,
-            help=f"{' and '.join(takers)}: {meaning} (default: {shown})",
-        )
+    _add_method_options(explain)
     explain.add_argument(
         "--take-max",
         action="store_true",
@@ -230,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"for the sample (default: {DEFAULT_OUT})"
         ),
     )
+    _add_batch_parser(commands)
     return parser
 
 
@@ -416,6 +496,56 @@ def explain(args: argparse.Namespace, names: Sequence[str]) -> None:
     _say(f"wrote {args.out}")
 
 
+def check_batch_arguments(args: argparse.Namespace) -> list[str]:
+    """Check ``flashwidget batch``'s arguments before the model loads; the method, listed."""
+    for option in CLI_OPTIONS:
+        if getattr(args, option) is not None and option not in OPTIONS_BY_METHOD[args.method]:
+            raise ValueError(
+                f"--{option} applies only to {' and '.join(_takers(option))}, not to {args.method}"
+            )
+    if not Path(args.data).is_dir():
+        raise ValueError(f"argument data: {args.data} is not a folder; expected a folder of images")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ValueError(f"argument --out: {args.out} is a file; expected a folder")
+    if isinstance(args.targets, int) and args.targets < 0:
+        raise ValueError(f"argument --targets: class {args.targets} is out of range")
+    return [args.method]
+
+
+def run_batch(args: argparse.Namespace, names: Sequence[str]) -> int:
+    """Load the model and run :func:`flashwidget.batch.explain_dataset`; print the summary
+    (the first process only, under torchrun)."""
+    from flashwidget import models
+    from flashwidget.batch import explain_dataset
+
+    try:
+        if args.model == "default":
+            classifier = models.default_classifier()
+        else:
+            classifier = models.torchvision_classifier(args.model)
+    except models.WeightsUnavailableError as error:
+        raise CommandError(str(error)) from error
+    summary = explain_dataset(
+        classifier.model,
+        args.data,
+        args.out,
+        method=args.method,
+        options=method_options(args.method, args),
+        targets=args.targets,
+        top_k=args.top_k,
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        device=args.device,
+        labels=classifier.labels,
+        transform=classifier.transform,
+        progress=not args.no_progress,
+        deletion=args.deletion,
+    )
+    if os.environ.get("RANK", "0") == "0":
+        _say(str(summary))
+    return 0
+
+
 def _silence_stdout() -> None:
     """Send the rest of stdout to devnull, as Python's docs advise after a BrokenPipeError.
 
@@ -449,13 +579,17 @@ def _run(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # --help or --version into a closed pipe: nothing is left to do
         _silence_stdout()
         return 0
+    if args.command == "batch":
+        check, command = check_batch_arguments, run_batch
+    else:
+        check, command = check_arguments, explain
     try:
-        names = check_arguments(args)
+        names = check(args)
     except ValueError as error:
-        print(f"{PROGRAM}: error: {error} (see {PROGRAM} explain --help)", file=sys.stderr)
+        print(f"{PROGRAM}: error: {error} (see {PROGRAM} {args.command} --help)", file=sys.stderr)
         return 2
     try:
-        explain(args, names)
+        return command(args, names) or 0
     except BrokenPipeError:
         raise
     except (CommandError, OSError, ValueError, TypeError, LookupError) as error:
@@ -463,7 +597,6 @@ def _run(argv: Sequence[str] | None) -> int:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"{PROGRAM}: error: {str(message) or type(error).__name__}", file=sys.stderr)
         return 2
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,6 +36,11 @@ def _to_rgb_uint8(pixels: torch.Tensor) -> np.ndarray:
     return scaled.to(torch.uint8).permute(1, 2, 0).numpy()
 
 
+def rgb_pixels(tensor: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """The model's input (C, H, W), normalised with ``mean``/``std``, as (H, W, 3) uint8."""
+    return _to_rgb_uint8(denormalize(tensor.cpu(), mean, std))
+
+
 def image_rgba(
     tensor: torch.Tensor, mean: Sequence[float], std: Sequence[float]
 ) -> tuple[bytes, list[int]]:
@@ -44,7 +49,7 @@ def image_rgba(
     Showing the transformed input rather than the original file means the picture is exactly
     the pixels the map explains: same crop, same size, one map pixel per image pixel.
     """
-    rgb = _to_rgb_uint8(denormalize(tensor.cpu(), mean, std))
+    rgb = rgb_pixels(tensor, mean, std)
     height, width, _ = rgb.shape
     alpha = np.full((height, width, 1), 255, dtype=np.uint8)
     return np.concatenate([rgb, alpha], axis=2).tobytes(), [height, width]

@@ -13,6 +13,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -256,6 +257,18 @@ def _checked_stats(
 def _detached_float(tensor: torch.Tensor) -> torch.Tensor:
     data = tensor.detach()
     return data if data.is_floating_point() else data.to(torch.get_default_dtype())
+
+
+def normalisation_of(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
+    """The mean and std a transform normalises with (torchvision's presets and ``Compose``
+    chains), or ``None``: what it takes to show the transformed image as it was."""
+    if hasattr(transform, "mean") and hasattr(transform, "std"):
+        return transform.mean, transform.std
+    for step in getattr(transform, "transforms", ()):
+        found = normalisation_of(step)
+        if found is not None:
+            return found
+    return None
 
 
 def denormalize(
