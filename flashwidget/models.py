@@ -110,7 +110,17 @@ def default_transform(size: int = 224) -> Transform:
     :func:`flashwidget.utils.apply_transforms` without the batch dimension, so a very elongated
     image is cropped before it is resized instead of becoming huge.
     """
-    return lambda image: apply_transforms(image, size)[0].detach()
+    return functools.partial(_preprocess, size=size)
+
+
+def _preprocess(image: Any, size: int) -> torch.Tensor:
+    # A module-level function under functools.partial rather than a lambda: a DataLoader's
+    # worker processes receive the transform pickled where they are spawned (macOS, Windows).
+    return apply_transforms(image, size)[0].detach()
+
+
+def _with_preset(preset: Transform, image: Any) -> torch.Tensor:
+    return preset(load_image(image))
 
 
 @functools.cache
@@ -166,4 +176,4 @@ def torchvision_classifier(
         ) from error
     categories = list(weights_enum.meta["categories"])
     preprocess = weights_enum.transforms()
-    return Classifier(model.eval(), lambda image: preprocess(load_image(image)), categories)
+    return Classifier(model.eval(), functools.partial(_with_preset, preprocess), categories)

@@ -232,6 +232,35 @@ def test_a_dataloader_gives_its_dataset_in_order_whatever_its_sampler(tmp_path):
         ).read_bytes()
 
 
+class _Pictures(Dataset):
+    """PIL images with class names as labels, as many datasets without a transform give."""
+
+    def __init__(self, folder: Path) -> None:
+        self.files = sorted(folder.rglob("*.png"))
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, i: int):
+        return Image.open(self.files[i]).convert("RGB"), self.files[i].parent.name
+
+
+def test_a_datasets_pictures_go_through_the_transform_and_names_are_labels(tmp_path):
+    data = image_folder(tmp_path / "data", {"kind 4": 2, "nothing": 1})
+    explain_dataset(
+        tiny_model(), _Pictures(data), tmp_path / "out", labels=CLASSES, transform=to_tensor,
+        progress=False, num_workers=2,
+    )  # fmt: skip
+    explain_dataset(
+        tiny_model(), data, tmp_path / "folder", labels=CLASSES, transform=to_tensor,
+        progress=False,
+    )  # fmt: skip
+    found, expected = rows(tmp_path / "out"), rows(tmp_path / "folder")
+    assert [row["true_class"] for row in found] == [4, 4, None]
+    assert [row["true_label"] for row in found] == ["kind 4", "kind 4", "nothing"]
+    assert [row["predictions"] for row in found] == [row["predictions"] for row in expected]
+
+
 def test_targets_true_and_one_class_explain_those_classes(tmp_path):
     generator = torch.Generator().manual_seed(1)
     dataset = TensorDataset(torch.randn(4, 3, 32, 32, generator=generator), torch.arange(4))

@@ -125,7 +125,7 @@ def _model_fingerprint(model: nn.Module) -> str:
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
-        digest.update(tensor.detach().float().sum().cpu().numpy().tobytes())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy())
     return digest.hexdigest()[:16]
 
 
@@ -330,8 +330,9 @@ def explain_dataset(
         batch_size, num_workers: images per batch (memory is bounded by it), loader workers.
         device: where to compute (default: the model's, or each process's GPU under torchrun).
         labels: the model's class names (default: ImageNet's for 1000 outputs).
-        transform: a folder's images to (C, H, W) tensors (default: the default model's
-            preprocessing); its normalisation is undone to store the image under the maps.
+        transform: a folder's images, and a ``Dataset``'s that are not tensors, to (C, H, W)
+            tensors (default: the default model's preprocessing); its normalisation is undone
+            to store the image under the maps.
         progress: show a progress bar (tqdm) with images per second.
         deletion: also score each map's faithfulness: the areas under its deletion and
             insertion curves and under deletion's curve for a random pixel order, its chance

@@ -92,6 +92,8 @@ class Items(Dataset):
 
     Args:
         dataset: a torch ``Dataset`` whose items are an image or ``(image, label, ...)``.
+        transform: turns an item's image into a tensor when it is not one (a file's path, a
+            PIL image); tensors are taken as they are.
         sources: a name per item, or ``None`` for ``TypeName[i]``.
         class_names: when the dataset's integer labels index its own classes (an
             ``ImageFolder``'s folders), their names; ``None`` when labels are model classes.
@@ -100,10 +102,12 @@ class Items(Dataset):
     def __init__(
         self,
         dataset: Dataset,
+        transform: Callable[[Any], torch.Tensor] | None,
         sources: Sequence[str] | None = None,
         class_names: Sequence[str] | None = None,
     ) -> None:
         self.dataset = dataset
+        self.transform = transform
         self.sources = sources
         self.class_names = class_names
         self.labels: ClassIndex | None = None
@@ -115,13 +119,21 @@ class Items(Dataset):
         if self.class_names is not None:
             self._model_classes = resolve_classes(self.class_names, labels)
 
+    def _sample(self, position: int) -> tuple[torch.Tensor, Any]:
+        """Item ``position``'s image, transformed unless it is a tensor already, and label."""
+        sample = self.dataset[position]
+        image, label = (
+            (sample[0], sample[1]) if isinstance(sample, tuple | list) else (sample, None)
+        )
+        if not isinstance(image, torch.Tensor) and self.transform is not None:
+            image = self.transform(image)
+        return _checked_image(image), label
+
     def first_image(self) -> torch.Tensor | None:
         """The first image that loads (to count the model's classes on), or ``None``."""
         for position in range(len(self)):
             try:
-                sample = self.dataset[position]
-                image = sample[0] if isinstance(sample, tuple | list) else sample
-                return _checked_image(image)
+                return self._sample(position)[0]
             except Exception:  # the item's own error is reported when the job reaches it
                 continue
         return None
@@ -159,31 +171,22 @@ class Items(Dataset):
     def __getitem__(self, position: int) -> Item:
         source = self.source(position)
         try:
-            sample = self.dataset[position]
-            image, label = (
-                (sample[0], sample[1])
-                if isinstance(sample, tuple | list)
-                else (
-                    sample,
-                    None,
-                )
-            )
+            image, label = self._sample(position)
             true_class, true_label = self._truth(label)
-            return Item(position, source, _checked_image(image), true_class, true_label)
+            return Item(position, source, image, true_class, true_label)
         except Exception as error:  # one bad item is reported, never the end of the job
             return Item(position, source, None, error=_describe(error))
 
 
 class ImageFiles(Dataset):
-    """The image files under a folder, in sorted order, each with its first-level sub-folder's
-    name as its label (``None`` for files at the top): a plain folder and a torchvision
-    ``ImageFolder`` layout alike."""
+    """The image files under a folder, in sorted order, as (path, label) with the label the
+    index of the file's first-level sub-folder (``None`` for files at the top): a plain folder
+    and a torchvision ``ImageFolder`` layout alike."""
 
-    def __init__(self, root: Path, transform: Callable[[Any], torch.Tensor]) -> None:
+    def __init__(self, root: Path) -> None:
         if not root.is_dir():
             raise ValueError(f"data: {root} is not a folder; expected a folder of images")
         self.root = root
-        self.transform = transform
         found = [path for path in root.rglob("*") if path.is_file()]
         self.files = sorted(path for path in found if path.suffix.lower() in IMAGE_SUFFIXES)
         self.ignored = len(found) - len(self.files)  # not images by their names
@@ -196,8 +199,8 @@ class ImageFiles(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, position: int) -> tuple[torch.Tensor, int | None]:
-        return self.transform(self.files[position]), self.targets[position]
+    def __getitem__(self, position: int) -> tuple[Path, int | None]:
+        return self.files[position], self.targets[position]
 
 
 def items_of(
@@ -207,13 +210,14 @@ def items_of(
 
     A ``DataLoader`` gives its dataset; its order (a shuffling sampler) is not followed, since
     items are done by their position so that a restarted or split job gives the same result.
-    ``transform`` applies to a folder's files only: a ``Dataset`` transforms its own items.
+    ``transform`` turns a folder's files, and a ``Dataset``'s images that are not tensors
+    (PIL images), into tensors; a ``Dataset``'s tensors are taken as they are.
     """
     if isinstance(data, DataLoader):
         data = data.dataset
     if isinstance(data, str | os.PathLike):
-        files = ImageFiles(Path(data), transform)
-        return Items(files, files.sources, files.classes)
+        files = ImageFiles(Path(data))
+        return Items(files, transform, files.sources, files.classes)
     if not isinstance(data, Dataset):
         raise TypeError(
             f"data must be a folder of images, a torch Dataset (such as torchvision's "
@@ -231,4 +235,4 @@ def items_of(
     if isinstance(samples, list) and len(samples) == len(data) and root is not None:
         sources = [Path(os.path.relpath(path, root)).as_posix() for path, _ in samples]
     class_names = getattr(data, "classes", None) if samples is not None else None
-    return Items(data, sources, class_names)
+    return Items(data, transform, sources, class_names)
