@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -71,17 +72,23 @@ def read_map(path: Path, scale: float) -> np.ndarray:
         return decode_map(np.asarray(image.convert("L")), scale)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that ``path`` holds either nothing or all of it.
+def write_atomically(path: Path, pieces: Iterable[bytes]) -> int:
+    """Write the ``pieces`` one after another to ``path``, so that ``path`` holds either its
+    old content or all of the new; return how many pieces there were.
 
     The bytes go to a temporary name in the same folder, reach the disk (fsync), and the
     temporary file then replaces ``path`` in one step (``os.replace`` is atomic on one file
     system): a job killed at any moment leaves the old file or the new one, never part of one.
+    Pieces rather than one ``bytes``, so that an index of a million rows is streamed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    count = 0
     with open(temporary, "wb") as file:
-        file.write(data)
+        for piece in pieces:
+            file.write(piece)
+            count += 1
         file.flush()
         os.fsync(file.fileno())
     os.replace(temporary, path)
+    return count

@@ -393,7 +393,7 @@ def explain_dataset(
         _explain_my_batches(items, batch_size, num_workers, group, journal, explainer, progress)
         group.wait()
         if group.rank == 0:
-            journal.merge(_summary(journal, len(items), items.ignored()))
+            journal.merge(len(items), items.ignored())
         group.wait()
         return Summary.read(Path(out))
     finally:
@@ -430,19 +430,3 @@ def _explain_my_batches(
         for batch in loader:
             journal.record(*explainer(batch))
             bar.update(len(batch))
-
-
-def _summary(journal: Journal, images: int, ignored: int) -> dict[str, Any]:
-    rows = journal.rows()
-    failed = [
-        {"position": p, "source": rows[p]["source"], "error": rows[p]["error"]}
-        for p in sorted(rows)
-        if rows[p]["error"] is not None
-    ]
-    return {
-        "images": images,
-        "explained": len(rows) - len(failed),
-        "failed": failed,
-        "ignored": ignored,
-        "seconds": round(sum(row["seconds"] for row in rows.values()), 3),
-    }

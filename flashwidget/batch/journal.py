@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from flashwidget.batch.encoding import write_atomically
 
@@ -49,8 +50,10 @@ def _json_bytes(value: Any) -> bytes:
     return (json.dumps(value, indent=1, sort_keys=True) + "\n").encode()
 
 
-def _rows_in(path: Path) -> Iterator[dict[str, Any]]:
-    """The complete rows of a part file; a last line cut short by a kill is not one."""
+def _rows_in(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The complete rows of a part file, with their offsets; a last line cut short by a kill
+    is not one."""
+    offset = 0
     with open(path, "rb") as file:
         for line in file:
             if not line.endswith(b"\n"):
@@ -58,9 +61,10 @@ def _rows_in(path: Path) -> Iterator[dict[str, Any]]:
             try:
                 row = json.loads(line)
             except ValueError:
-                continue
+                row = None
             if isinstance(row, dict) and isinstance(row.get("position"), int):
-                yield row
+                yield offset, row
+            offset += len(line)
 
 
 class Journal:
@@ -101,7 +105,7 @@ class Journal:
                     "arguments to resume it, or another folder (or remove this one) to start anew"
                 )
         else:
-            write_atomically(job, _json_bytes({**self.settings, **extra}))
+            write_atomically(job, [_json_bytes({**self.settings, **extra})])
         self._cut_partial_line()
 
     def _cut_partial_line(self) -> None:
@@ -114,27 +118,40 @@ class Journal:
             with open(self.part, "r+b") as file:
                 file.truncate(end)
 
-    def rows(self) -> dict[int, dict[str, Any]]:
-        """Every complete row in every process's part, by position (a repeat replaces)."""
-        found: dict[int, dict[str, Any]] = {}
+    def _latest(self) -> dict[int, tuple[Path, int]]:
+        """Where each position's last complete row is: its part file and offset. Positions
+        and places only, so that a job of a million images does not hold its rows."""
+        found: dict[int, tuple[Path, int]] = {}
         folder = self.out / PARTS
         for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
-            for row in _rows_in(path):
-                found[row["position"]] = row
+            for offset, row in _rows_in(path):
+                found[row["position"]] = (path, offset)
         return found
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        """Every position's last complete row, in the data's order, read one at a time."""
+        latest = self._latest()
+        with ExitStack() as stack:
+            files: dict[Path, BinaryIO] = {}
+            for position in sorted(latest):
+                path, offset = latest[position]
+                if path not in files:
+                    files[path] = stack.enter_context(open(path, "rb"))
+                files[path].seek(offset)
+                yield json.loads(files[path].readline())
 
     def done(self) -> set[int]:
         """Positions whose row is written and whose files are all there."""
         return {
-            position
-            for position, row in self.rows().items()
+            row["position"]
+            for row in self.rows()
             if all((self.out / name).is_file() for name in _files_of(row))
         }
 
     def record(self, rows: Iterable[Mapping[str, Any]], files: Mapping[str, bytes]) -> None:
         """Write a batch's files, then its rows, each durably (see the module's docstring)."""
         for name, data in files.items():
-            write_atomically(self.out / name, data)
+            write_atomically(self.out / name, [data])
         text = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows).encode()
         self.part.parent.mkdir(parents=True, exist_ok=True)
         with open(self.part, "ab") as file:
@@ -142,12 +159,30 @@ class Journal:
             file.flush()
             os.fsync(file.fileno())
 
-    def merge(self, summary: Mapping[str, Any]) -> None:
-        """Write index.jsonl (every row, in the data's order) and summary.json."""
-        rows = self.rows()
-        text = "".join(json.dumps(rows[p], sort_keys=True) + "\n" for p in sorted(rows))
-        write_atomically(self.out / INDEX, text.encode())
-        write_atomically(self.out / SUMMARY, _json_bytes(summary))
+    def merge(self, images: int, ignored: int) -> None:
+        """Write index.jsonl (every row, in the data's order) and summary.json: ``images`` in
+        the data, ``ignored`` files that were not images, and from the rows the images
+        explained, those that failed and why, and the seconds spent."""
+        failed: list[dict[str, Any]] = []
+        seconds = 0.0
+
+        def lines() -> Iterator[bytes]:
+            nonlocal seconds
+            for row in self.rows():
+                seconds += row["seconds"]
+                if row["error"] is not None:
+                    failed.append({key: row[key] for key in ("position", "source", "error")})
+                yield (json.dumps(row, sort_keys=True) + "\n").encode()
+
+        count = write_atomically(self.out / INDEX, lines())
+        summary = {
+            "images": images,
+            "explained": count - len(failed),
+            "failed": failed,
+            "ignored": ignored,
+            "seconds": round(seconds, 3),
+        }
+        write_atomically(self.out / SUMMARY, [_json_bytes(summary)])
 
 
 def _files_of(row: Mapping[str, Any]) -> list[str]:
