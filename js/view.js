@@ -13,7 +13,7 @@ import { stage } from "./stage.js";
 import { statusLine } from "./status.js";
 import { timeline } from "./timeline.js";
 
-function render({ model, el }) {
+export function render({ model, el }) {
   const context = viewContext(model);
   // What the stage draws with now: set by the look controls at once, by Python when it says.
   const look = {

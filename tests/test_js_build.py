@@ -1,7 +1,7 @@
-"""js/build.py: two bundles, each fresh, each one ES module holding only what its entry reaches.
+"""js/build.py: the bundles, each fresh, each one ES module holding only what its entry reaches.
 
 tests/test_widget.py checks SaliencyWidget's bundle through ``bundle()``'s default entry; these
-tests cover both bundles, ``--check`` and what the bundler refuses.
+tests cover every bundle, ``--check`` and what the bundler refuses.
 """
 
 from __future__ import annotations
@@ -33,28 +33,37 @@ def modules_in(text: str) -> list[str]:
     ]
 
 
-def test_the_two_bundles_and_their_entries() -> None:
-    assert build.BUNDLES == {
+def test_the_bundles_and_their_entries() -> None:
+    ours = {
         "view.js": STATIC / "widget.js",
         "feature_view.js": STATIC / "feature.js",
+        "saliency_page.js": STATIC / "saliency_page.js",
     }
+    assert build.BUNDLES.items() >= ours.items()
     assert build.bundle() == build.bundle("view.js"), "the default entry is SaliencyWidget's view"
 
 
-@pytest.mark.parametrize("entry", ["view.js", "feature_view.js"])
+@pytest.mark.parametrize("entry", ["view.js", "feature_view.js", "saliency_page.js"])
 def test_each_bundle_is_fresh(entry: str) -> None:
     path = build.BUNDLES[entry]
     assert path.read_text() == build.bundle(entry), f"{path} is stale: run python js/build.py"
 
 
-@pytest.mark.parametrize("entry", ["view.js", "feature_view.js"])
-def test_each_bundle_is_one_es_module(entry: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("entry", "export"),
+    [
+        ("view.js", "export default { render };"),
+        ("feature_view.js", "export default { render };"),
+        ("saliency_page.js", "export default startPage(render, saliencyResponder);"),
+    ],
+)
+def test_each_bundle_is_one_es_module(entry: str, export: str, tmp_path: Path) -> None:
     copy = tmp_path / "bundle.mjs"
     shutil.copy(build.BUNDLES[entry], copy)
     subprocess.run(["node", "--check", str(copy)], check=True, capture_output=True)
     lines = copy.read_text().splitlines()
     assert not [line for line in lines if line.startswith("import")]
-    assert [line for line in lines if line.startswith("export")] == ["export default { render };"]
+    assert [line for line in lines if line.startswith("export")] == [export]
 
 
 def test_each_bundle_holds_only_the_modules_its_entry_reaches() -> None:
@@ -71,6 +80,14 @@ def test_each_bundle_holds_only_the_modules_its_entry_reaches() -> None:
         "feature_tiles.js",
         "feature_view.js",
     }
+
+
+def test_the_saliency_page_holds_the_view_the_stand_in_and_its_responder() -> None:
+    view = modules_in((STATIC / "widget.js").read_text())
+    page = modules_in((STATIC / "saliency_page.js").read_text())
+    assert page[-1] == "saliency_page.js"
+    assert set(page) == {*view, "saliency_responder.js", "static_model.js", "saliency_page.js"}
+    assert {"static_model.js", "saliency_responder.js"}.isdisjoint(view)
 
 
 def test_check_fails_when_either_bundle_is_stale(tmp_path: Path, monkeypatch) -> None:
@@ -108,12 +125,36 @@ def test_imports_are_followed_once_each_after_what_they_import(tmp_path: Path, m
     assert "function b()" in build.bundle("entry.js")
 
 
+def test_a_view_entry_inside_another_bundle_loses_its_default_export(
+    tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.setattr(build, "JS", tmp_path)
+    write_modules(
+        tmp_path,
+        {
+            "page.js": 'import { render } from "./view.js";\nexport default render();\n',
+            "view.js": "export function render() {\n  return 1;\n}\n\nexport default { render };\n",
+        },
+    )
+    assert build.bundle("view.js").endswith("export default { render };\n")
+    page = build.bundle("page.js")
+    assert "function render()" in page and "export function" not in page
+    assert [line for line in page.splitlines() if "export" in line] == ["export default render();"]
+
+
 @pytest.mark.parametrize(
     ("modules", "message"),
     [
         ({"entry.js": 'import a from "./a.js";\nexport default {};\n'}, "cannot bundle"),
         ({"entry.js": "export { x };\nexport default {};\n"}, "cannot bundle"),
         ({"entry.js": "export const x = 1;\n"}, "exactly one `export default`"),
+        (
+            {
+                "entry.js": 'import { a } from "./a.js";\nexport default { a };\n',
+                "a.js": "export const a = 1;\nexport default {\n  a,\n};\n",
+            },
+            "cannot bundle",
+        ),
         (
             {
                 "entry.js": 'import { a } from "./a.js";\nexport default {};\n',
@@ -123,7 +164,7 @@ def test_imports_are_followed_once_each_after_what_they_import(tmp_path: Path, m
             "import cycle",
         ),
     ],
-    ids=["default-import", "export-list", "no-default", "cycle"],
+    ids=["default-import", "export-list", "no-default", "multi-line-default", "cycle"],
 )
 def test_other_module_forms_are_refused(
     tmp_path: Path, monkeypatch, modules: dict[str, str], message: str
