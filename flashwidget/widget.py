@@ -46,7 +46,13 @@ from flashwidget.live import RateLimit, Snapshot, Timeline
 from flashwidget.method_names import OPTION_SPECS
 from flashwidget.model_output import OutputFn
 from flashwidget.pixels import DEFAULT_CLIP, SIGNS, channel_map, gradient_rgb, image_rgba
-from flashwidget.utils import IMAGENET_MEAN, IMAGENET_STD, denormalize, load_image
+from flashwidget.utils import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    denormalize,
+    load_image,
+    normalisation_of,
+)
 from flashwidget.widget_base import ClassTarget, ExplorerWidget, describe, in_a_kernel
 
 STATIC = pathlib.Path(__file__).parent / "static"
@@ -94,17 +100,6 @@ CHECKED = {"target": "class", "method": "method", "method_options": "method's op
 CHECKED_PREFIX = "Checked: "  # the check_status line of a finished check
 LATEST = -1  # step_index of the newest map, which updates replace as training goes on
 DIVERGING = "RdBu_r"  # the colormap of signed maps: negative blue, zero white, positive red
-
-
-def _normalisation(transform: Any) -> tuple[Sequence[float], Sequence[float]] | None:
-    """Find the mean and std a transform normalises with (torchvision's presets and Compose)."""
-    if hasattr(transform, "mean") and hasattr(transform, "std"):
-        return transform.mean, transform.std
-    for step in getattr(transform, "transforms", ()):
-        found = _normalisation(step)
-        if found is not None:
-            return found
-    return None
 
 
 class FiniteFloat(traitlets.Float):
@@ -316,7 +311,7 @@ class SaliencyWidget(ExplorerWidget):
             model = models.default_model()
             labels = models.imagenet_labels() if labels is None else labels
         transform = models.default_transform() if transform is None else transform
-        found = _normalisation(transform) or (IMAGENET_MEAN, IMAGENET_STD)
+        found = normalisation_of(transform) or (IMAGENET_MEAN, IMAGENET_STD)
         self._mean = found[0] if mean is None else mean
         self._std = found[1] if std is None else std
         self._transform = transform
