@@ -3,7 +3,8 @@
 FlashTorch's API (``saliency.Backprop``, ``activmax.GradientAscent``, ``utils``,
 ``ImageNetIndex``) with its defects fixed, on an engine that leaves the model untouched, an
 embedded offline default model, ``SaliencyWidget``, the interactive view for notebooks, and the
-checks that say whether to trust a map (``trust``).
+checks that say whether to trust a map (``trust``), and whole data sets explained into a
+folder (``batch``) and browsed (``Gallery``).
 
 The public names are imported on first use (PEP 562), so ``import flashwidget``, and the command
 line's ``--help`` and argument checks, do not wait for torch.
@@ -15,8 +16,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flashwidget import activmax, methods, models, saliency, trust, utils
+    from flashwidget import activmax, batch, methods, models, saliency, trust, utils
     from flashwidget.feature_widget import FeatureWidget, features
+    from flashwidget.gallery import Gallery
     from flashwidget.live import TrainingCallback
     from flashwidget.methods import Attribution
     from flashwidget.saliency import Backprop
@@ -26,9 +28,11 @@ __all__ = [
     "Attribution",
     "Backprop",
     "FeatureWidget",
+    "Gallery",
     "SaliencyWidget",
     "TrainingCallback",
     "activmax",
+    "batch",
     "demo",
     "features",
     "methods",
@@ -38,12 +42,13 @@ __all__ = [
     "utils",
 ]
 
-_SUBMODULES = frozenset({"activmax", "methods", "models", "saliency", "trust", "utils"})
+_SUBMODULES = frozenset({"activmax", "batch", "methods", "models", "saliency", "trust", "utils"})
 # Each public name that is not a submodule, with the module that defines it.
 _DEFINED_IN = {
     "Attribution": "flashwidget.methods",
     "Backprop": "flashwidget.saliency",
     "FeatureWidget": "flashwidget.feature_widget",
+    "Gallery": "flashwidget.gallery",
     "SaliencyWidget": "flashwidget.widget",
     "TrainingCallback": "flashwidget.live",
     "demo": "flashwidget.widget",

@@ -35,6 +35,7 @@ BUNDLES = {
     "view.js": STATIC / "widget.js",
     "feature_view.js": STATIC / "feature.js",
     "saliency_page.js": STATIC / "saliency_page.js",
+    "gallery_view.js": STATIC / "gallery.js",
 }
 ENTRY = "view.js"  # the default entry of bundle(): SaliencyWidget's view
 BUNDLE = BUNDLES[ENTRY]

@@ -14,12 +14,13 @@ PUBLIC = {
     "Attribution": "flashwidget.methods",
     "Backprop": "flashwidget.saliency",
     "FeatureWidget": "flashwidget.feature_widget",
+    "Gallery": "flashwidget.gallery",
     "SaliencyWidget": "flashwidget.widget",
     "TrainingCallback": "flashwidget.live",
     "demo": "flashwidget.widget",
     "features": "flashwidget.feature_widget",
 }
-SUBMODULES = ("activmax", "methods", "models", "saliency", "trust", "utils")
+SUBMODULES = ("activmax", "batch", "methods", "models", "saliency", "trust", "utils")
 
 
 def _python(code: str) -> str:
