@@ -1,11 +1,12 @@
 """FeatureWidget's bundled view, flashwidget/static/feature.js, in headless Chromium, no Jupyter.
 
-As test_view_standalone.py does for SaliencyWidget's view: the page imports the shipped bundle
-from a Blob URL, as anywidget does, and renders it on a fake model written here in JavaScript
-that behaves like anywidget's (``get``/``set``/``save_changes``/``on``/``off``/``send``, change
-events after a batch of values is in place, binary traits as DataViews into a larger, poisoned
-buffer, so that a view ignoring ``byteOffset`` draws garbage). The fake refuses to read a trait
-it was not given, so the view reads only the traits FeatureWidget syncs.
+As test_view_standalone.py does for SaliencyWidget's view: the page (view_harness.py) imports
+the shipped bundle from a Blob URL, as anywidget does, and renders it on the shared fake model
+in JavaScript that behaves like anywidget's (``get``/``set``/``save_changes``/``on``/``off``/
+``send``, change events after a batch of values is in place, binary traits as DataViews into a
+larger, poisoned buffer, here at an odd offset, so that a view ignoring ``byteOffset`` draws
+garbage). The fake refuses to read a trait it was not given, so the view reads only the traits
+FeatureWidget syncs.
 
 The trait values are made up here (the tiles are random RGBA images): these tests hold the view
 to the trait contract, not to Python's rendering. Every canvas paint is recorded, which is how
@@ -16,19 +17,14 @@ Debian's chromium is required: a missing or broken one fails these tests, never 
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, Route
-
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "flashwidget" / "static"
-ORIGIN = "http://flashwidget.test/"  # served by page.route: nothing leaves the machine
+from playwright.sync_api import Browser, Page
+from view_harness import STATIC, calls, mount, receive, view_page_for
 
 # The view's constants (js/feature_logic.js), restated so that a change to them is a decision.
 TILE_SIDE = 224
@@ -48,75 +44,8 @@ LABELS[3] = "tiger shark"
 LABELS[4] = "hammerhead shark"
 LABELS[667] = "mortarboard"
 
-HARNESS_JS = r"""
-"use strict";
-const PAD = 8;
-function decode(value) {
-  if (Array.isArray(value)) return value.map(decode);
-  if (value === null || typeof value !== "object") return value;
-  if ("$bytes" in value) {
-    const raw = atob(value.$bytes);
-    const buffer = new ArrayBuffer(raw.length + 2 * PAD + 1);
-    const all = new Uint8Array(buffer).fill(0xab);
-    for (let i = 0; i < raw.length; i++) all[PAD + 1 + i] = raw.charCodeAt(i);
-    return new DataView(buffer, PAD + 1, raw.length); // an odd offset, on purpose
-  }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
-}
-
-class FakeModel {
-  constructor(state) {
-    this.state = { ...state };
-    this.handlers = new Map();
-    this.calls = [];
-    this.messages = [];
-    this.onCalls = 0;
-    this.offCalls = 0;
-  }
-  get(name) {
-    if (!(name in this.state)) throw new Error(`the view read an unknown trait: ${name}`);
-    return this.state[name];
-  }
-  set(name, value) {
-    this.calls.push({ op: "set", name, value });
-    this.update({ [name]: value });
-  }
-  send(content) {
-    this.messages.push(content);
-  }
-  save_changes() {
-    this.calls.push({ op: "save_changes", name: null, value: null });
-  }
-  on(event, callback) {
-    this.onCalls += 1;
-    if (!this.handlers.has(event)) this.handlers.set(event, []);
-    this.handlers.get(event).push(callback);
-  }
-  off(event, callback) {
-    this.offCalls += 1;
-    const kept = (this.handlers.get(event) ?? []).filter((c) => callback && c !== callback);
-    this.handlers.set(event, kept);
-  }
-  listenerCount() {
-    let count = 0;
-    for (const callbacks of this.handlers.values()) count += callbacks.length;
-    return count;
-  }
-  update(changes) {
-    const changed = [];
-    for (const [name, value] of Object.entries(changes)) {
-      if (!(name in this.state)) throw new Error(`no such trait: ${name}`);
-      if (this.state[name] !== value) changed.push(name);
-      this.state[name] = value;
-    }
-    for (const name of changed) {
-      for (const callback of [...(this.handlers.get(`change:${name}`) ?? [])]) {
-        callback(this, this.state[name]);
-      }
-    }
-  }
-}
-
+# What FeatureWidget's tests add to the fake model's page (view_harness.py).
+FEATURE_JS = r"""
 // Every canvas the view paints: canvas.js's paint clears the canvas first, whatever it draws.
 window.painted = [];
 const clearRect = CanvasRenderingContext2D.prototype.clearRect;
@@ -130,100 +59,25 @@ window.paintedTiles = () =>
     if (!figure) return "?";
     return figure.classList.contains("fw-tile") ? Number(figure.dataset.index) : figure.className;
   });
-
-let widget = null;
-window.views = [];
-window.frames = () =>
-  new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-
-window.loadBundle = async (text) => {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
-  try {
-    widget = (await import(url)).default;
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-};
-
-window.renderView = async () => {
-  const el = document.createElement("div");
-  el.className = "host";
-  document.body.append(el);
-  const cleanup = await widget.render({ model: window.model, el });
-  window.views.push({ el, cleanup });
-  await window.frames();
-  return window.views.length - 1;
-};
-
-window.mount = async (state) => {
-  window.model = new FakeModel(decode(state));
-  return window.renderView();
-};
-
-window.receive = async (changes) => {
-  window.model.update(decode(changes));
-  await window.frames();
-};
-
-// RGBA at one point of every source pixel (fraction 0.5: its centre) of an enlarged canvas.
-window.sample = (canvas, width, height, fraction) => {
-  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-  const out = [];
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(((y + fraction) * canvas.height) / height);
-    for (let x = 0; x < width; x++) {
-      const col = Math.floor(((x + fraction) * canvas.width) / width);
-      const at = (row * canvas.width + col) * 4;
-      out.push(data[at], data[at + 1], data[at + 2], data[at + 3]);
-    }
-  }
-  return out;
-};
-
-window.box = (canvas) => {
-  const rect = canvas.getBoundingClientRect();
-  const { width, height } = canvas;
-  return { cssWidth: rect.width, cssHeight: rect.height, width, height };
-};
 """
-
-HARNESS_HTML = (
-    '<!doctype html><html><head><meta charset="utf-8"><title>FeatureWidget view</title>'
-    "<style>\n" + (STATIC / "widget.css").read_text() + "\n</style></head>"
-    "<body><script>\n" + HARNESS_JS + "\n</script></body></html>"
-)
-
-
-def _serve(route: Route) -> None:
-    if route.request.url == ORIGIN:
-        route.fulfill(status=200, content_type="text/html", body=HARNESS_HTML)
-    else:
-        route.fulfill(status=404, body="")
 
 
 @contextmanager
 def harness_page(browser: Browser, scale: float = 1) -> Iterator[Page]:
-    """A fresh context and page with feature.js imported; fails the test on any script error."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, device_scale_factor=scale
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"console: {message.text}") if message.type == "error" else None
-        ),
-    )
-    page.route(f"{ORIGIN}**", _serve)
-    try:
-        page.goto(ORIGIN)
-        page.evaluate("(text) => loadBundle(text)", (STATIC / "feature.js").read_text())
+    """A fresh page with feature.js imported; fails the test on any script error.
+
+    Binary traits start at an odd offset, on purpose; each render waits two animation frames.
+    """
+    with view_page_for(
+        browser,
+        STATIC / "feature.js",
+        scale=scale,
+        title="FeatureWidget view",
+        extra_js=FEATURE_JS,
+        byte_offset=9,
+        settle=True,
+    ) as page:
         yield page
-        assert errors == [], "the page reported errors"
-    finally:
-        context.close()
 
 
 @pytest.fixture
@@ -295,30 +149,6 @@ def grid_traits(count: int = 6) -> tuple[list[np.ndarray], dict[str, Any]]:
 
 
 # Driving the page -------------------------------------------------------------------------------
-
-
-def to_js(value: Any) -> Any:
-    """A trait value as JSON for the page; bytes go as base64, to become DataViews there."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, dict):
-        return {key: to_js(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_js(item) for item in value]
-    return value
-
-
-def mount(page: Page, state: dict[str, Any]) -> None:
-    page.evaluate("(state) => mount(state)", to_js(state))
-
-
-def receive(page: Page, **changes: Any) -> None:
-    """Deliver changes from Python, as one message, and wait until the view has redrawn."""
-    page.evaluate("(changes) => receive(changes)", to_js(changes))
-
-
-def calls(page: Page) -> list[tuple[str, str | None, Any]]:
-    return [(c["op"], c["name"], c["value"]) for c in page.evaluate("() => model.calls")]
 
 
 def forget_calls(page: Page) -> None:

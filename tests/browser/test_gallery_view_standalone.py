@@ -1,7 +1,7 @@
 """The gallery's bundled view, flashwidget/static/gallery.js, in headless Chromium, no Jupyter.
 
-As test_feature_view_standalone.py does for FeatureWidget (whose fake anywidget model and page
-this module reuses), plus the gallery's custom messages: the view's "thumbnails" requests are
+As test_feature_view_standalone.py does for FeatureWidget, on the same fake anywidget model and
+page (view_harness.py), plus the gallery's custom messages: the view's "thumbnails" requests are
 answered here with the payloads Python makes (``GalleryIndex.thumbnail_payload``), delivered as
 anywidget delivers a custom message, buffers as DataViews at odd offsets. Every trait value and
 payload comes from a real ``Gallery`` on a small batch result, and the pixels expected at alpha 1
@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
 from test_batch import image_folder, tiny_model, to_tensor
-from test_feature_view_standalone import HARNESS_JS, to_js
+from view_harness import STATIC, to_js, view_page_for
 
 from flashwidget.batch import explain_dataset
 from flashwidget.batch.encoding import decode_map
@@ -32,22 +31,16 @@ from flashwidget.colormaps import colormap_lut
 from flashwidget.gallery import Gallery
 from flashwidget.pixels import clip_scale, map_levels
 
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "flashwidget" / "static"
-ORIGIN = "http://flashwidget.test/"  # served by page.route: nothing leaves the machine
 SIDE = 160  # js/gallery_grid.js: a thumbnail's longer side in CSS pixels
 PAGE = 6
 # Class names and a folder that a view writing them as HTML would run.
 LABELS = [f"kind {i} <img src=x onerror=window.pwned={i}>" for i in range(10)]
 MARKUP_FOLDER = "<img src=x onerror=window.pwned=99>"
 
+# What the gallery's tests add to the fake model's page (view_harness.py).
 GALLERY_JS = r"""
-FakeModel.prototype.deliver = function (content, buffers) {
-  for (const callback of [...(this.handlers.get("msg:custom") ?? [])]) callback(content, buffers);
-};
-
 // A host as anywidget 0.11 gives render: getWidget(ref) renders a stand-in child view.
-const fakeHost = {
+window.fakeHost = {
   async getWidget(ref) {
     return {
       async render({ el, signal }) {
@@ -61,17 +54,6 @@ const fakeHost = {
   },
 };
 
-window.mountGallery = async (state, withHost) => {
-  window.model = new FakeModel(decode(state));
-  const el = document.createElement("div");
-  document.body.append(el);
-  const host = withHost ? fakeHost : undefined;
-  const cleanup = await widget.render({ model: window.model, el, host });
-  window.views.push({ el, cleanup });
-  await window.frames();
-};
-
-window.reply = (content, buffers) => window.model.deliver(decode(content), buffers.map(decode));
 window.tiles = () =>
   [...document.querySelectorAll(".fw-g-tile")].map((tile) => ({
     position: Number(tile.dataset.position),
@@ -81,19 +63,6 @@ window.tiles = () =>
     text: [...tile.querySelectorAll(".fw-g-source, .fw-g-lines > span")].map((s) => s.textContent),
   }));
 """
-
-HARNESS_HTML = (
-    '<!doctype html><html><head><meta charset="utf-8"><title>Gallery view</title>'
-    "<style>\n" + (STATIC / "widget.css").read_text() + "\n</style></head>"
-    "<body><script>\n" + HARNESS_JS + "\n" + GALLERY_JS + "\n</script></body></html>"
-)
-
-
-def _serve(route: Route) -> None:
-    if route.request.url == ORIGIN:
-        route.fulfill(status=200, content_type="text/html", body=HARNESS_HTML)
-    else:
-        route.fulfill(status=404, body="")
 
 
 @pytest.fixture(scope="module")
@@ -123,32 +92,20 @@ def failed(rows) -> int:
     return position
 
 
-@contextmanager
-def harness_page(browser: Browser) -> Iterator[Page]:
-    """A fresh page with gallery.js imported; fails the test on any script error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"console: {message.text}") if message.type == "error" else None
-        ),
-    )
-    page.route(f"{ORIGIN}**", _serve)
-    try:
-        page.goto(ORIGIN)
-        page.evaluate("(text) => loadBundle(text)", (STATIC / "gallery.js").read_text())
-        yield page
-        assert errors == [], "the page reported errors"
-    finally:
-        context.close()
-
-
 @pytest.fixture
 def view_page(browser: Browser) -> Iterator[Page]:
-    with harness_page(browser) as page:
+    """A fresh page with gallery.js imported; fails the test on any script error.
+
+    Binary traits and buffers start at an odd offset; each render waits two animation frames.
+    """
+    with view_page_for(
+        browser,
+        STATIC / "gallery.js",
+        title="Gallery view",
+        extra_js=GALLERY_JS,
+        byte_offset=9,
+        settle=True,
+    ) as page:
         yield page
 
 
@@ -158,7 +115,9 @@ def view_page(browser: Browser) -> Iterator[Page]:
 def mount(page: Page, gallery: Gallery, host: bool = False, **overrides: Any) -> None:
     """Render the view on ``gallery``'s state as Python syncs it (with ``overrides``)."""
     state = {**gallery.get_state(), **overrides}
-    page.evaluate("([state, host]) => mountGallery(state, host)", [to_js(state), host])
+    page.evaluate(
+        "([state, host]) => mount(state, host ? fakeHost : undefined)", [to_js(state), host]
+    )
 
 
 def take_messages(page: Page) -> list[dict[str, Any]]:

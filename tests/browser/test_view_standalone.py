@@ -2,13 +2,13 @@
 
 The Jupyter tests (test_jupyter.py) prove the whole chain but take a server, a kernel and
 minutes; this module checks the view itself in a couple of seconds, so that it can afford to be
-exhaustive. The page imports the shipped bundle from a Blob URL, as anywidget does, and calls its
-``render({model, el})`` with a fake model written here in JavaScript that behaves like
-anywidget's: ``get``/``set``/``save_changes``/``on``/``off``, change events fired after a batch
-of values is in place (as Backbone does), and binary traits delivered as DataViews into a larger,
-poisoned buffer, so that a view ignoring ``byteOffset`` reads garbage. The fake records every
-``set``/``save_changes`` with a timestamp and counts ``on``/``off``, which is how the tests see
-what would reach Python.
+exhaustive. The page (view_harness.py, shared with the other views' standalone tests) imports
+the shipped bundle from a Blob URL, as anywidget does, and calls its ``render({model, el})``
+with a fake model in JavaScript that behaves like anywidget's: ``get``/``set``/``save_changes``/
+``on``/``off``, change events fired after a batch of values is in place (as Backbone does), and
+binary traits delivered as DataViews into a larger, poisoned buffer, so that a view ignoring
+``byteOffset`` reads garbage. The fake records every ``set``/``save_changes`` with a timestamp
+and counts ``on``/``off``, which is how the tests see what would reach Python.
 
 Every trait value comes from a real ``SaliencyWidget`` on a tiny classifier, and every expected
 pixel is computed here with flashwidget's own functions (``colormap_lut``, ``channel_map``,
@@ -20,12 +20,10 @@ Debian's chromium is required: a missing or broken one fails these tests, never 
 
 from __future__ import annotations
 
-import base64
 import functools
 import io
 import re
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,18 +32,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import Error as PlaywrightError
 from torch import nn
+from view_harness import STATIC, calls, mount, receive, view_page_for
 
 from flashwidget.colormaps import colormap_lut
 from flashwidget.pixels import channel_map, clip_scale, gradient_rgb, map_levels, saliency_levels
 from flashwidget.widget import SaliencyWidget
 from flashwidget.widget_base import ExplorerWidget
-
-ROOT = Path(__file__).resolve().parents[2]
-STATIC = ROOT / "flashwidget" / "static"
-ORIGIN = "http://flashwidget.test/"  # served by page.route: nothing leaves the machine
 
 # The view's constants (js/view.js), restated so that a change to them is a visible decision.
 OVERLAY_SIDE = 448
@@ -75,135 +70,8 @@ def panel(index: int) -> str:
 
 # The page ---------------------------------------------------------------------------------------
 
-HARNESS_JS = r"""
-"use strict";
-// anywidget hands binary traits over as DataViews that may start inside a larger buffer; make
-// them so, with poison bytes around, so that a view ignoring byteOffset shows wrong colours.
-const PAD = 8;
-function decode(value) {
-  if (Array.isArray(value)) return value.map(decode);
-  if (value === null || typeof value !== "object") return value;
-  if ("$bytes" in value) {
-    const raw = atob(value.$bytes);
-    const buffer = new ArrayBuffer(raw.length + 2 * PAD);
-    const all = new Uint8Array(buffer).fill(0xab);
-    for (let i = 0; i < raw.length; i++) all[PAD + i] = raw.charCodeAt(i);
-    return new DataView(buffer, PAD, raw.length);
-  }
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decode(v)]));
-}
-
-// The part of anywidget's model the view may use, recording what would reach Python.
-class FakeModel {
-  constructor(state) {
-    this.state = { ...state };
-    this.handlers = new Map();
-    this.calls = [];
-    this.messages = [];
-    this.onCalls = 0;
-    this.offCalls = 0;
-  }
-  get(name) {
-    if (!(name in this.state)) throw new Error(`the view read an unknown trait: ${name}`);
-    return this.state[name];
-  }
-  set(name, value) {
-    this.calls.push({ op: "set", name, value, t: performance.now() });
-    this.update({ [name]: value });
-  }
-  send(content) {
-    this.messages.push(content);
-  }
-  save_changes() {
-    this.calls.push({ op: "save_changes", name: null, value: null, t: performance.now() });
-  }
-  on(event, callback) {
-    this.onCalls += 1;
-    if (!this.handlers.has(event)) this.handlers.set(event, []);
-    this.handlers.get(event).push(callback);
-  }
-  off(event, callback) {
-    this.offCalls += 1;
-    const kept = (this.handlers.get(event) ?? []).filter((c) => callback && c !== callback);
-    this.handlers.set(event, kept);
-  }
-  listenerCount() {
-    let count = 0;
-    for (const callbacks of this.handlers.values()) count += callbacks.length;
-    return count;
-  }
-  // New values, all in place before any change event, one event per trait that changed.
-  update(changes) {
-    const changed = [];
-    for (const [name, value] of Object.entries(changes)) {
-      if (!(name in this.state)) throw new Error(`no such trait: ${name}`);
-      if (this.state[name] !== value) changed.push(name);
-      this.state[name] = value;
-    }
-    for (const name of changed) {
-      for (const callback of [...(this.handlers.get(`change:${name}`) ?? [])]) {
-        callback(this, this.state[name]);
-      }
-    }
-  }
-}
-
-let widget = null;
-window.views = [];
-window.frames = () =>
-  new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
-
-window.loadBundle = async (text) => {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/javascript" }));
-  try {
-    widget = (await import(url)).default;
-  } finally {
-    URL.revokeObjectURL(url);
-  }
-};
-
-window.renderView = async () => {
-  const el = document.createElement("div");
-  el.className = "host";
-  document.body.append(el);
-  const cleanup = await widget.render({ model: window.model, el });
-  window.views.push({ el, cleanup });
-  return window.views.length - 1;
-};
-
-window.mount = async (state) => {
-  window.model = new FakeModel(decode(state));
-  return window.renderView();
-};
-
-window.receive = async (changes) => {
-  window.model.update(decode(changes));
-  await window.frames();
-};
-
-// RGBA at one point of every source pixel (fraction 0.5: its centre) of an enlarged canvas.
-window.sample = (selector, width, height, fraction) => {
-  const canvas = document.querySelector(selector);
-  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
-  const out = [];
-  for (let y = 0; y < height; y++) {
-    const row = Math.floor(((y + fraction) * canvas.height) / height);
-    for (let x = 0; x < width; x++) {
-      const col = Math.floor(((x + fraction) * canvas.width) / width);
-      const at = (row * canvas.width + col) * 4;
-      out.push(data[at], data[at + 1], data[at + 2], data[at + 3]);
-    }
-  }
-  return out;
-};
-
-window.box = (selector) => {
-  const canvas = document.querySelector(selector);
-  const rect = canvas.getBoundingClientRect();
-  const { width, height } = canvas;
-  return { cssWidth: rect.width, cssHeight: rect.height, width, height };
-};
-
+# What this view's tests add to the fake model's page (view_harness.py).
+VIEW_JS = r"""
 // Move a slider as a hand does: one input event at a time, `pauseMs` apart; what the canvas
 // shows right after each event (before any animation frame) is sampled.
 window.slide = async (slider, values, pauseMs, width, height) => {
@@ -220,56 +88,18 @@ window.slide = async (slider, values, pauseMs, width, height) => {
 };
 """
 
-HARNESS_HTML = (
-    '<!doctype html><html><head><meta charset="utf-8"><title>flashwidget view</title>'
-    "<style>\n" + (STATIC / "widget.css").read_text() + "\n</style></head>"
-    "<body><script>\n" + HARNESS_JS + "\n</script></body></html>"
-)
-
-
-def _serve(route: Route) -> None:
-    if route.request.url == ORIGIN:
-        route.fulfill(status=200, content_type="text/html", body=HARNESS_HTML)
-    else:
-        route.fulfill(status=404, body="")
-
-
-@contextmanager
-def _harness_page(browser: Browser, scale: float) -> Iterator[Page]:
-    """A fresh context and page with the bundle imported; fails the test on any script error."""
-    context = browser.new_context(
-        viewport={"width": 1280, "height": 900}, device_scale_factor=scale
-    )
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on(
-        "console",
-        lambda message: (
-            errors.append(f"console: {message.text}") if message.type == "error" else None
-        ),
-    )
-    page.route(f"{ORIGIN}**", _serve)
-    try:
-        page.goto(ORIGIN)
-        page.evaluate("(text) => loadBundle(text)", (STATIC / "widget.js").read_text())
-        yield page
-        assert errors == [], "the page reported errors"
-    finally:
-        context.close()
-
 
 @pytest.fixture
 def view_page(browser: Browser) -> Iterator[Page]:
     """A page at device scale factor 1: one canvas pixel per CSS pixel."""
-    with _harness_page(browser, scale=1) as page:
+    with view_page_for(browser, STATIC / "widget.js", extra_js=VIEW_JS) as page:
         yield page
 
 
 @pytest.fixture
 def hidpi_page(browser: Browser) -> Iterator[Page]:
     """A page at device scale factor 2, as on a high-DPI screen."""
-    with _harness_page(browser, scale=2) as page:
+    with view_page_for(browser, STATIC / "widget.js", scale=2, extra_js=VIEW_JS) as page:
         yield page
 
 
@@ -378,33 +208,6 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, tolerance: float = 1.
 
 
 # Driving the page ---------------------------------------------------------------------------
-
-
-def to_js(value: Any) -> Any:
-    """A trait value as JSON for the page; bytes go as base64, to become DataViews there."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"$bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if isinstance(value, dict):
-        return {key: to_js(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_js(item) for item in value]
-    return value
-
-
-def mount(page: Page, state: dict[str, Any], **overrides: Any) -> None:
-    """Render one view on a new fake model holding ``state`` (with ``overrides``)."""
-    page.evaluate("(state) => mount(state)", to_js({**state, **overrides}))
-
-
-def receive(page: Page, **changes: Any) -> None:
-    """Deliver changes from Python, as one message, and wait until the view has redrawn."""
-    page.evaluate("(changes) => receive(changes)", to_js(changes))
-
-
-def calls(page: Page) -> list[tuple[str, str | None, Any]]:
-    """What the views asked the model: ("set", name, value) and ("save_changes", None, None)."""
-    recorded = page.evaluate("() => model.calls")
-    return [(call["op"], call["name"], call["value"]) for call in recorded]
 
 
 def timed_sets(page: Page, name: str) -> list[tuple[float, Any]]:
