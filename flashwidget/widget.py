@@ -53,7 +53,13 @@ from flashwidget.utils import (
     load_image,
     normalisation_of,
 )
-from flashwidget.widget_base import ClassTarget, ExplorerWidget, describe, in_a_kernel
+from flashwidget.widget_base import (
+    ClassTarget,
+    ColormapName,
+    ExplorerWidget,
+    describe,
+    in_a_kernel,
+)
 
 STATIC = pathlib.Path(__file__).parent / "static"
 VIEWS = ("overlay", "panels")
@@ -202,7 +208,7 @@ class SaliencyWidget(ExplorerWidget):
         "top of the colour scale; larger values are clipped",
     ).tag(sync=True)
     alpha = FiniteFloat(0.5, min=0.0, max=1.0, help="opacity of the map").tag(sync=True)
-    colormap = traitlets.Unicode("viridis", help="a matplotlib colormap name").tag(sync=True)
+    colormap = ColormapName("viridis", help="a matplotlib colormap name").tag(sync=True)
     view = traitlets.Enum(VIEWS, default_value="overlay").tag(sync=True)
 
     # Set by Python only (read-only to users; refused when the browser sends them).
@@ -573,14 +579,6 @@ class SaliencyWidget(ExplorerWidget):
             return check_options(self.method, proposal["value"])
         except (TypeError, ValueError, KeyError) as error:
             raise traitlets.TraitError(str(error)) from None
-
-    @traitlets.validate("colormap")
-    def _check_colormap(self, proposal: dict) -> str:
-        try:
-            colormap_lut(proposal["value"])
-        except (TypeError, ValueError) as error:
-            raise traitlets.TraitError(str(error)) from None
-        return proposal["value"]
 
     @traitlets.validate("step_index")
     def _check_step_index(self, proposal: dict) -> int:

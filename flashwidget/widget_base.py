@@ -26,6 +26,7 @@ import anywidget
 import traitlets
 
 from flashwidget.class_index import ClassIndex
+from flashwidget.colormaps import colormap_lut
 
 REFUSED = "Refused a change from the browser: "
 # Seconds between two pieces of background work in a kernel: long enough for the event loop to
@@ -74,6 +75,19 @@ class ClassTarget(traitlets.Int):
             except KeyError as error:
                 raise traitlets.TraitError(str(error)) from None
         return super().validate(obj, value)
+
+
+class ColormapName(traitlets.Unicode):
+    """A matplotlib colormap name, refused when matplotlib has no such colormap (whichever side
+    sets it), so that the widget never holds a name it cannot turn into a colour table."""
+
+    def validate(self, obj: Any, value: Any) -> str:
+        value = super().validate(obj, value)
+        try:
+            colormap_lut(value)
+        except (TypeError, ValueError) as error:
+            raise traitlets.TraitError(str(error)) from None
+        return value
 
 
 class ExplorerWidget(anywidget.AnyWidget):
