@@ -40,6 +40,10 @@ DEFAULT_OUT = "saliency.png"
 CLASSES = 1000
 # Methods drawn as FlashTorch's four panels unless --take-max: those whose maps are gradients.
 FOUR_PANEL_METHODS = ("gradient", "guided_backprop")
+# What `flashwidget report` checks and says without importing the modules that hold them (they
+# import torch); tests/test_gallery_page.py checks them against those.
+REPORT_LIMIT = 500  # flashwidget.gallery_page.DEFAULT_LIMIT
+RESULT_INDEX = "index.jsonl"  # flashwidget.batch.journal.INDEX: a finished job's index
 # A class index: ASCII digits only. str.isdigit() also accepts digits such as '²', which int()
 # refuses; anything else is a class name.
 _INDEX = re.compile(r"-?[0-9]+")
@@ -233,6 +237,38 @@ def _add_batch_parser(commands: argparse._SubParsersAction) -> None:
     batch.add_argument("--no-progress", action="store_true", help="no progress bar (logs, CI)")
 
 
+def _add_report_parser(commands: argparse._SubParsersAction) -> None:
+    report = commands.add_parser(
+        "report",
+        help="write a batch result's gallery as one HTML file",
+        description=(
+            "Write the result of `flashwidget batch` (its output folder OUT) as one HTML file "
+            "that opens in any browser, offline, for someone without Python: the thumbnails "
+            "with their maps, filtered by outcome, true class, predicted class and confidence, "
+            "sorted by confidence or deletion area, with alpha and colormap, as "
+            "flashwidget.Gallery shows them in a notebook. It holds the first --limit images in "
+            "the data's order: each image costs its stored files (about 80 KB with Gradient "
+            "maps, 28 KB with Grad-CAM's), and a file of thousands is too large for a browser."
+        ),
+    )
+    report.add_argument("out", metavar="OUT", help="output folder of a finished batch job")
+    report.add_argument(
+        "--html", type=_out, required=True, metavar="FILE", help="the HTML file to write"
+    )
+    report.add_argument(
+        "--limit",
+        type=_limit,
+        default=REPORT_LIMIT,
+        metavar="N|all",
+        help=f"the first N images, or all (default: {REPORT_LIMIT})",
+    )
+
+
+def _limit(text: str) -> int | None:
+    """A positive number of images, or None for 'all'."""
+    return None if text.strip() == "all" else _positive_int(text)
+
+
 def _targets(text: str) -> int | str:
     """'predicted', 'true', or a class: an index, or a name checked once the model is known."""
     return text if text in ("predicted", "true") else _target(text)
@@ -310,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_batch_parser(commands)
+    _add_report_parser(commands)
     return parser
 
 
@@ -546,6 +583,36 @@ def run_batch(args: argparse.Namespace, names: Sequence[str]) -> int:
     return 0
 
 
+def check_report_arguments(args: argparse.Namespace) -> list[str]:
+    """Check ``flashwidget report``'s folders before anything is read (no methods: [])."""
+    out, html = Path(args.out), Path(args.html).expanduser()
+    if not (out / RESULT_INDEX).is_file():
+        missing = "does not exist" if not out.exists() else f"has no {RESULT_INDEX}"
+        raise ValueError(
+            f"argument OUT: {out} {missing}; expected the output folder of a finished "
+            "flashwidget batch job"
+        )
+    if html.is_dir():
+        raise ValueError(f"argument --html: {html} is a folder; name the HTML file to write")
+    if not html.parent.is_dir():
+        raise ValueError(f"argument --html: the folder {html.parent} does not exist")
+    args.html = html
+    return []
+
+
+def run_report(args: argparse.Namespace, names: Sequence[str]) -> int:
+    """Write the page of :func:`flashwidget.gallery_page.gallery_page`; print where, its size
+    and which images it holds."""
+    from flashwidget.gallery_page import gallery_page
+
+    page = gallery_page(args.out, limit=args.limit)
+    args.html.write_text(page.html, encoding="utf-8")
+    more = "; --limit N or --limit all for more" if page.held < page.total else ""
+    size = args.html.stat().st_size / 1e6
+    _say(f"wrote {args.html} ({size:.1f} MB): {page.contents}{more}")
+    return 0
+
+
 def _silence_stdout() -> None:
     """Send the rest of stdout to devnull, as Python's docs advise after a BrokenPipeError.
 
@@ -581,6 +648,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return 0
     if args.command == "batch":
         check, command = check_batch_arguments, run_batch
+    elif args.command == "report":
+        check, command = check_report_arguments, run_report
     else:
         check, command = check_arguments, explain
     try:

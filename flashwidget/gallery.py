@@ -46,8 +46,9 @@ from flashwidget.gallery_data import (
     model_note,
     opening,
 )
+from flashwidget.gallery_page import DEFAULT_LIMIT, write_gallery_page
 from flashwidget.widget import FiniteFloat, SaliencyWidget
-from flashwidget.widget_base import ExplorerWidget, describe
+from flashwidget.widget_base import ColormapName, ExplorerWidget, describe
 
 STATIC = pathlib.Path(__file__).parent / "static"
 FILTERS = ("outcome", "true_label", "predicted_class", "confidence_range", "sort")
@@ -99,7 +100,7 @@ class Gallery(ExplorerWidget):
     ).tag(sync=True)
     page_size = traitlets.Int(24, min=1, max=MAX_PAGE_SIZE, help="thumbnails a page").tag(sync=True)
     alpha = FiniteFloat(0.5, min=0.0, max=1.0, help="opacity of the maps").tag(sync=True)
-    colormap = traitlets.Unicode("viridis", help="a matplotlib colormap name").tag(sync=True)
+    colormap = ColormapName("viridis", help="a matplotlib colormap name").tag(sync=True)
 
     # Computed in Python, shown in the browser.
     columns = traitlets.Bytes(
@@ -201,6 +202,20 @@ class Gallery(ExplorerWidget):
                 self._say(f"Opened image {position} ({source}){note}")
         return viewer
 
+    def to_html(
+        self, path: str | os.PathLike, *, limit: int | None = DEFAULT_LIMIT
+    ) -> pathlib.Path:
+        """Write this gallery as one self-contained HTML file, to hand to someone without
+        Python: it opens in any browser, offline, with this gallery's filters, sort and look,
+        and every control but opening an image (which needs a model) works as here. The page
+        holds the first ``limit`` images in the data's order (``None``: all, which may make a
+        file too large for a browser: about 80 KB an image for Gradient maps, 28 KB for
+        Grad-CAM's). See :func:`flashwidget.gallery_page.write_gallery_page`, which does the
+        work (and which ``flashwidget report`` runs); returns the path written.
+        """
+        settings = {name: getattr(self, name) for name in self.writable}
+        return write_gallery_page(self.results.out, path, limit=limit, **settings)
+
     # Requests from the view ---------------------------------------------------------------
 
     def _on_front_end_message(self, widget: Any, content: Any, buffers: list) -> None:
@@ -240,14 +255,6 @@ class Gallery(ExplorerWidget):
             return checks[name]()
         except ValueError as error:
             raise traitlets.TraitError(str(error)) from None
-
-    @traitlets.validate("colormap")
-    def _check_colormap(self, proposal: dict) -> str:
-        try:
-            colormap_lut(proposal["value"])
-        except (TypeError, ValueError) as error:
-            raise traitlets.TraitError(str(error)) from None
-        return proposal["value"]
 
     @traitlets.observe("colormap")
     def _on_colormap(self, change: dict) -> None:

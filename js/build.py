@@ -36,6 +36,7 @@ BUNDLES = {
     "feature_view.js": STATIC / "feature.js",
     "saliency_page.js": STATIC / "saliency_page.js",
     "gallery_view.js": STATIC / "gallery.js",
+    "gallery_page.js": STATIC / "gallery_page.js",
 }
 ENTRY = "view.js"  # the default entry of bundle(): SaliencyWidget's view
 BUNDLE = BUNDLES[ENTRY]

@@ -22,7 +22,7 @@ function statusLines({ model, listen }) {
   return { error, status };
 }
 
-function render({ model, el, host }) {
+export function render({ model, el, host }) {
   const context = viewContext(model);
   const columnsOf = memo((bytes, names, count) => columnsFrom(bytes, names, count));
   const table = () =>

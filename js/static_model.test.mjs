@@ -68,7 +68,8 @@ describe("staticModel", () => {
     model.set("c", 30);
     model.save_changes();
     await answered();
-    assert.deepEqual(respond.mock.calls[1].arguments, [{ changes: { c: 30 } }, { a: 10, b: 20, c: 3 }]);
+    const [second, before] = respond.mock.calls[1].arguments;
+    assert.deepEqual([second, before], [{ changes: { c: 30 } }, { a: 10, b: 20, c: 3 }]);
   });
 
   it("applies an answer whole before its change events, one per trait that changed", async () => {
@@ -109,8 +110,45 @@ describe("staticModel", () => {
     const model = staticModel({ status: "" }, respond);
     model.send({ type: "check" });
     await answered();
-    assert.deepEqual(respond.mock.calls[0].arguments, [{ message: { type: "check" } }, { status: "" }]);
+    const [request, kernel, reply] = respond.mock.calls[0].arguments;
+    assert.deepEqual([request, kernel], [{ message: { type: "check" } }, { status: "" }]);
+    assert.equal(typeof reply, "function", "with which to answer by message");
     assert.equal(model.get("status"), "checked");
+  });
+
+  it("delivers a responder's replies as anywidget's custom messages, after its traits", async () => {
+    const bytes = dataViewOf(btoa("\u0001\u0002"));
+    const respond = mock.fn((request, kernel, reply) => {
+      reply({ type: "first" }, [bytes]);
+      reply({ type: "second" });
+      return { status: "answered" };
+    });
+    const model = staticModel({ status: "" }, respond);
+    const seen = [];
+    model.on("msg:custom", (content, buffers) => seen.push([content, buffers, model.get("status")]));
+    model.on("change:status", (from, value) => seen.push(["status", value, from === model]));
+    model.send({ type: "ask" });
+    assert.deepEqual(seen, [], "replies come later, as a kernel's do");
+    await answered();
+    assert.deepEqual(seen, [
+      ["status", "answered", true],
+      [{ type: "first" }, [bytes], "answered"],
+      [{ type: "second" }, [], "answered"],
+    ]);
+    assert.equal(seen[1][1][0], bytes, "the responder's DataViews themselves");
+  });
+
+  it("refuses a reply once the answer is given, as a bug of the responder", async (t) => {
+    let later = null;
+    const model = staticModel({}, (request, kernel, reply) => {
+      later = reply;
+    });
+    const seen = [];
+    model.on("msg:custom", (content) => seen.push(content));
+    model.send({ type: "ask" });
+    await answered();
+    assert.throws(() => later({ type: "late" }), /replies while it answers/);
+    assert.deepEqual(seen, []);
   });
 
   it("removes listeners as Backbone's off does: one, an event's, or all", () => {

@@ -39,12 +39,14 @@ def test_the_bundles_and_their_entries() -> None:
         "feature_view.js": STATIC / "feature.js",
         "saliency_page.js": STATIC / "saliency_page.js",
         "gallery_view.js": STATIC / "gallery.js",
+        "gallery_page.js": STATIC / "gallery_page.js",
     }
     assert build.bundle() == build.bundle("view.js"), "the default entry is SaliencyWidget's view"
 
 
 @pytest.mark.parametrize(
-    "entry", ["view.js", "feature_view.js", "saliency_page.js", "gallery_view.js"]
+    "entry",
+    ["view.js", "feature_view.js", "saliency_page.js", "gallery_view.js", "gallery_page.js"],
 )
 def test_each_bundle_is_fresh(entry: str) -> None:
     path = build.BUNDLES[entry]
@@ -58,6 +60,7 @@ def test_each_bundle_is_fresh(entry: str) -> None:
         ("feature_view.js", "export default { render };"),
         ("saliency_page.js", "export default startPage(render, saliencyResponder);"),
         ("gallery_view.js", "export default { render };"),
+        ("gallery_page.js", "export default startPage(render, galleryResponder);"),
     ],
 )
 def test_each_bundle_is_one_es_module(entry: str, export: str, tmp_path: Path) -> None:
@@ -91,6 +94,14 @@ def test_the_saliency_page_holds_the_view_the_stand_in_and_its_responder() -> No
     assert page[-1] == "saliency_page.js"
     assert set(page) == {*view, "saliency_responder.js", "static_model.js", "saliency_page.js"}
     assert {"static_model.js", "saliency_responder.js"}.isdisjoint(view)
+
+
+def test_the_gallery_page_holds_the_gallery_view_the_stand_in_and_its_responder() -> None:
+    view = modules_in((STATIC / "gallery.js").read_text())
+    page = modules_in((STATIC / "gallery_page.js").read_text())
+    assert page[-1] == "gallery_page.js"
+    assert set(page) == {*view, "gallery_responder.js", "static_model.js", "gallery_page.js"}
+    assert {"static_model.js", "gallery_responder.js"}.isdisjoint(view)
 
 
 def test_check_fails_when_either_bundle_is_stale(tmp_path: Path, monkeypatch) -> None:

@@ -142,8 +142,9 @@ function saliencyResponder({ maps, options, luts }) {
 // such pages): a notebook view renders against it unchanged. Like a notebook, it keeps two
 // copies of the state: the view's, which the view's own `set` changes at once, and the
 // kernel's, which a responder written for the view keeps in step by answering each batch of
-// changes the view saves and each message it sends, from tables computed in Python and
-// embedded in the page. Answers come asynchronously and in order, as a kernel's do.
+// changes the view saves and each message it sends (with traits, and with messages of its own
+// where the kernel sends some), from tables computed in Python and embedded in the page.
+// Answers come asynchronously and in order, as a kernel's do.
 // Pure but for startPage's default document, so that Node's test runner can check it.
 
 const DATA_ID = "flashwidget-data"; // the page's JSON: {bytes, state, tables}
@@ -174,12 +175,16 @@ function decodeBytes(value, blobs) {
 }
 
 // The model interface a view uses (get, set, save_changes, on, off, send) over `state`, trait
-// values as the view gets them (see decodeBytes). `respond(request, kernel)` is the kernel
-// side: `request` is {changes} (the traits the view saved, with their new values) or {message}
-// (what the view sent); `kernel` holds the kernel's values before the request. It returns the
-// traits to send back (a refusal sends back the old values), or nothing; the kernel then holds
-// the view's changes overridden by that answer. A change event fires for each trait whose value
-// is replaced by a different one (===), after all the answer's values are in place.
+// values as the view gets them (see decodeBytes). `respond(request, kernel, reply)` is the
+// kernel side: `request` is {changes} (the traits the view saved, with their new values) or
+// {message} (what the view sent); `kernel` holds the kernel's values before the request. It
+// returns the traits to send back (a refusal sends back the old values), or nothing; the kernel
+// then holds the view's changes overridden by that answer. A change event fires for each trait
+// whose value is replaced by a different one (===), after all the answer's values are in place.
+// While it answers, the responder may call `reply(content, buffers)` to send the view a custom
+// message, as a widget's `send(content, buffers)` does: "msg:custom" listeners get (content,
+// buffers), buffers a list of DataViews as anywidget hands them over, after the answer's change
+// events and in the order sent.
 function staticModel(state, respond) {
   const view = { ...state };
   let kernel = { ...view };
@@ -187,22 +192,36 @@ function staticModel(state, respond) {
   let unsaved = {};
   let answering = Promise.resolve();
 
-  function emit(event, value) {
-    for (const callback of [...(handlers.get(event) ?? [])]) callback(model, value);
+  // Backbone calls a change listener with (model, value), anywidget a message's with (content,
+  // buffers): the arguments are the event's.
+  function emit(event, ...args) {
+    for (const callback of [...(handlers.get(event) ?? [])]) callback(...args);
   }
 
   function receive(values) {
     const changed = Object.keys(values).filter((name) => view[name] !== values[name]);
     Object.assign(view, values);
-    for (const name of changed) emit(`change:${name}`, view[name]);
+    for (const name of changed) emit(`change:${name}`, model, view[name]);
   }
 
   function ask(request) {
     answering = answering
       .then(() => {
-        const answer = respond(request, { ...kernel }) ?? {};
+        const messages = [];
+        let replying = true;
+        const reply = (content, buffers = []) => {
+          if (!replying) throw new Error("a responder replies while it answers, not later");
+          messages.push([content, buffers]);
+        };
+        let answer;
+        try {
+          answer = respond(request, { ...kernel }, reply) ?? {};
+        } finally {
+          replying = false;
+        }
         kernel = { ...kernel, ...request.changes, ...answer };
         receive(answer);
+        for (const [content, buffers] of messages) emit("msg:custom", content, buffers);
       })
       .catch((error) => {
         // A responder's bug: report it as uncaught, and keep answering the next requests.
@@ -220,7 +239,7 @@ function staticModel(state, respond) {
       const changed = view[name] !== value;
       view[name] = value;
       unsaved[name] = value;
-      if (changed) emit(`change:${name}`, value);
+      if (changed) emit(`change:${name}`, model, value);
     },
     save_changes() {
       if (Object.keys(unsaved).length === 0) return;
