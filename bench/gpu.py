@@ -9,7 +9,9 @@ For the default model on the sample image, and for a small CNN in training (the 
 - per map: the median time of ``Backprop.attribute`` on the GPU and on the CPU, and the ratio;
 - per control change: the median ``compute_ms`` of a widget on the GPU model for an uncached
   class switch and a guided toggle (engine, reduction to 8-bit levels, traits set);
-- per training update: the median time of ``SaliencyWidget.update(force=True)`` on the GPU.
+- per training update: the median time of ``SaliencyWidget.update(force=True)`` on the GPU;
+- batch job: images a second of ``explain_dataset`` (gradient, batches of 32, maps and images
+  written) on 64 images made by bench/batch.py, on the CPU and on the GPU.
 
 Exits with status 1 when there is no CUDA device, or when the maps disagree beyond 1e-3.
 ``--device cpu`` runs every step with the CPU in the GPU's place: a dry run of the script itself.
@@ -20,17 +22,22 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
+from batch import fresh_folders, make_images
 from torch import nn
 
 from flashwidget import models
+from flashwidget.batch import explain_dataset
 from flashwidget.saliency import Backprop
 from flashwidget.widget import SaliencyWidget
 
 TOLERANCE = 1e-3
+JOB_IMAGES = 64
 
 
 def median_ms(run: Callable[[], object], repeats: int, device: torch.device) -> float:
@@ -58,6 +65,30 @@ def agreement(model: nn.Module, image: torch.Tensor, guided: bool, device: torch
     cpu = Backprop(model.cpu()).calculate_gradients(image, 0, guided=guided)
     gpu = Backprop(model.to(device)).calculate_gradients(image, 0, guided=guided).cpu()
     return float((cpu - gpu).abs().max() / cpu.abs().max())
+
+
+def job_images_per_second(
+    classifier: models.Classifier, device: torch.device, repeats: int
+) -> float:
+    """Images a second of ``explain_dataset`` with the classifier's model on ``device``."""
+    with tempfile.TemporaryDirectory(prefix="flashwidget-gpu-batch-") as folder:
+        data = Path(folder) / "data"
+        make_images(data, JOB_IMAGES, seed=0)
+        out = fresh_folders(Path(folder), "out")  # a folder of the same job would be resumed
+        model = classifier.model.to(device)
+
+        def job() -> None:
+            explain_dataset(
+                model,
+                data,
+                out(),
+                batch_size=32,
+                progress=False,
+                labels=classifier.labels,
+                transform=classifier.transform,
+            )
+
+        return JOB_IMAGES / median_ms(job, repeats, device) * 1000
 
 
 def small_cnn() -> nn.Module:
@@ -121,6 +152,14 @@ def main() -> int:
     print(
         f"training update (small CNN, 64 px): {update:.1f} ms; maps stay on "
         f"{watcher.gradients.device}"
+    )
+
+    cpu_rate, gpu_rate = (
+        job_images_per_second(models.default_classifier(), d, min(repeats, 5)) for d in (cpu, gpu)
+    )
+    print(
+        f"batch job (explain_dataset, gradient, {JOB_IMAGES} images, batches of 32): "
+        f"CPU {cpu_rate:.1f} images/s, GPU {gpu_rate:.1f} images/s, {gpu_rate / cpu_rate:.1f}x"
     )
     return 0 if worst <= TOLERANCE else 1
 
