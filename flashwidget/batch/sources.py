@@ -11,6 +11,7 @@ takes the whole iteration down with it). Loading therefore never raises past
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from torch.utils.data import DataLoader, Dataset
 from flashwidget.class_index import ClassIndex
 
 # The image files a folder is read for (torchvision's ImageFolder list, lower case).
+# ImageNet's folder names, WordNet ids such as n01440764 (classes in their sorted order).
+_WORDNET_ID = re.compile(r"n[0-9]{8}")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
@@ -54,6 +57,9 @@ def resolve_classes(names: Sequence[str], labels: ClassIndex) -> list[int | None
         if name.strip().isascii() and name.strip().isdigit():
             index = int(name.strip())
             found.append(index if index < len(labels) else None)
+            continue
+        if _WORDNET_ID.fullmatch(name):  # never a class name; and a failed lookup is slow
+            found.append(None)
             continue
         try:
             found.append(labels[name])
