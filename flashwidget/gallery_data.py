@@ -18,14 +18,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
-from flashwidget.batch.job import _model_fingerprint
 from flashwidget.batch.results import Results
+
+if TYPE_CHECKING:  # torch is imported where an image is opened: the HTML report needs none
+    import torch
+    from torch import nn
 
 # The browser's columns, in the order they lie in GalleryIndex.columns.
 COLUMNS = ("position", "confidence", "true_label", "predicted", "outcome", "deletion_auc")
@@ -236,6 +237,8 @@ def opening(index: GalleryIndex, position: Any) -> Opening:
             f"image {position} ({row['source']}) failed in the job, so there is nothing to "
             f"explore: {row['error']}"
         )
+    import torch
+
     job = index.results.job
     pixels = torch.from_numpy(index.results.image(row).copy()).permute(2, 0, 1).float() / 255
     mean = torch.tensor(job["mean"])[:, None, None]
@@ -252,7 +255,9 @@ def opening(index: GalleryIndex, position: Any) -> Opening:
 
 def model_note(job: Mapping[str, Any], model: nn.Module) -> str:
     """A warning when ``model``'s weights are not the job's (empty when they are)."""
-    found = _model_fingerprint(model)
+    from flashwidget.batch.job import model_fingerprint
+
+    found = model_fingerprint(model)
     if found == job.get("model"):
         return ""
     return (

@@ -512,8 +512,8 @@ class SaliencyWidget(ExplorerWidget):
         compare mode work as here, and so do the classes and methods precomputed; anything
         else (another class or method, a method's options, the reduction over channels, "Check
         this map") says in the view that it needs a running kernel. The page opens as the
-        widget looks now. The work is in :mod:`flashwidget.standalone`, so that other views
-        can have pages too.
+        widget looks now. The work is in :mod:`flashwidget.saliency_page`, on the page builder
+        of :mod:`flashwidget.standalone`, which other views' pages share.
 
         Args:
             path: the HTML file to write, in a folder that exists.
@@ -537,7 +537,7 @@ class SaliencyWidget(ExplorerWidget):
         Returns:
             The path written.
         """
-        from flashwidget.standalone import write_saliency_page  # it builds on this module
+        from flashwidget.saliency_page import write_saliency_page  # it builds on this module
 
         with self._lock:  # no map computed meanwhile, by the view or a training update
             return write_saliency_page(self, path, methods=methods, top_k=top_k)

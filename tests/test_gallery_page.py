@@ -270,6 +270,22 @@ def test_the_command_writes_the_file_and_says_where_how_large_and_what(
     assert cli.RESULT_INDEX == INDEX
 
 
+def test_the_report_reads_files_and_imports_no_torch(result, tmp_path) -> None:
+    """A report only reads JSON, JPEG and PNG files: torch's seconds of imports are not spent."""
+    path = tmp_path / "report.html"
+    code = (
+        "import sys; from flashwidget.cli import main; status = main(sys.argv[1:]); "
+        "print('RESULT', status, *[name in sys.modules for name in ('torch', 'torchvision', "
+        "'timm')])"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code, "report", str(result), "--html", str(path)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.stdout.strip().splitlines()[-1] == "RESULT 0 False False False", run.stderr
+    assert page_data(path)["state"]["count"] == 9
+
+
 @pytest.mark.parametrize(
     ("args", "words"),
     [

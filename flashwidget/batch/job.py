@@ -120,8 +120,9 @@ def _class_names(
     return ClassIndex([f"class {i}" for i in range(count)])
 
 
-def _model_fingerprint(model: nn.Module) -> str:
-    """A digest of the weights, so that a restart with another model is refused."""
+def model_fingerprint(model: nn.Module) -> str:
+    """A digest of the weights' bytes: a restart with another model is refused, and the gallery
+    says when the model that explores an image is not the job's."""
     digest = hashlib.sha256()
     for name, tensor in model.state_dict().items():
         digest.update(name.encode())
@@ -380,7 +381,7 @@ def explain_dataset(
             "batch_size": batch_size,
             "images": len(items),
             "sources": _digest([items.source(i) for i in range(len(items))]),
-            "model": _model_fingerprint(model),
+            "model": model_fingerprint(model),
             "mean": [float(m) for m in mean],
             "std": [float(s) for s in std],
             "deletion": bool(deletion),
