@@ -287,6 +287,10 @@ def test_targets_true_without_a_known_class_fails_that_image_only(tmp_path):
 def test_folder_names_become_the_models_classes():
     labels = ClassIndex(imagenet_labels())
     assert resolve_classes(["tabby", "7", "no such animal"], labels) == [281, 7, None]
+    # Exact names and synonyms, any case and spacing; never a part of a name ("dogsled").
+    assert resolve_classes(["Tabby  Cat", "dogs", "cats", "MILITARY uniform"], labels) == [
+        281, None, None, 652
+    ]  # fmt: skip
     wordnet_ids = [f"n{i:08d}" for i in range(1000)][::-1]  # ImageNet's layout, any order
     assert resolve_classes(wordnet_ids, labels) == list(range(1000))[::-1]
 

@@ -11,7 +11,6 @@ takes the whole iteration down with it). Loading therefore never raises past
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,6 @@ from torch.utils.data import DataLoader, Dataset
 from flashwidget.class_index import ClassIndex
 
 # The image files a folder is read for (torchvision's ImageFolder list, lower case).
-# ImageNet's folder names, WordNet ids such as n01440764 (classes in their sorted order).
-_WORDNET_ID = re.compile(r"n[0-9]{8}")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
@@ -43,28 +40,41 @@ class Item:
     error: str | None = None
 
 
+def _folded(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def class_table(labels: ClassIndex) -> dict[str, int | None]:
+    """Each class name and synonym, case and spacing folded, with its class (``None`` when
+    several classes share it). A data set's label must be one of these exactly: the looser
+    matching that serves a person typing a class (``ClassIndex``: "dogs" finds "dogsled") would
+    file a folder of dogs under the wrong class."""
+    table: dict[str, int | None] = {}
+    for index, (name, synonyms) in enumerate(zip(labels.names, labels.synonyms, strict=True)):
+        for text in {name, *synonyms}:
+            key = _folded(text)
+            table[key] = index if table.get(key, index) == index else None
+    return table
+
+
 def resolve_classes(names: Sequence[str], labels: ClassIndex) -> list[int | None]:
     """The model's class index for each of a data set's class names (folder names).
 
-    A whole number is an index; a name is looked up among the model's class names (exactly, or
-    by :class:`ClassIndex`'s rules); when no name resolves and there are as many names as
-    classes, the sorted names are taken as the classes in order: ImageNet's validation set in
-    WordNet-id folders (``n01440764`` ...) is laid out that way, as torchvision's ImageFolder
-    numbers it. Names that resolve to nothing give ``None`` (true label unknown to the model).
+    A whole number is an index; a name is one of the model's class names or their synonyms,
+    ignoring case and spacing (:func:`class_table`); when no name resolves and there are as
+    many names as classes, the sorted names are taken as the classes in order: ImageNet's
+    validation set in WordNet-id folders (``n01440764`` ...) is laid out that way, as
+    torchvision's ImageFolder numbers it. Names that resolve to nothing give ``None`` (true
+    label unknown to the model).
     """
+    table = class_table(labels)
     found: list[int | None] = []
     for name in names:
         if name.strip().isascii() and name.strip().isdigit():
             index = int(name.strip())
             found.append(index if index < len(labels) else None)
-            continue
-        if _WORDNET_ID.fullmatch(name):  # never a class name; and a failed lookup is slow
-            found.append(None)
-            continue
-        try:
-            found.append(labels[name])
-        except KeyError:  # no class, or several, by that name
-            found.append(None)
+        else:
+            found.append(table.get(_folded(name)))
     if all(index is None for index in found) and len(names) == len(labels):
         order = sorted(range(len(names)), key=lambda i: names[i])
         for rank, i in enumerate(order):
@@ -117,11 +127,13 @@ class Items(Dataset):
         self.sources = sources
         self.class_names = class_names
         self.labels: ClassIndex | None = None
+        self._table: dict[str, int | None] = {}
         self._model_classes: list[int | None] = []
 
     def label_with(self, labels: ClassIndex) -> None:
         """Take the model's class names, to which the data's labels are matched."""
         self.labels = labels
+        self._table = class_table(labels)
         if self.class_names is not None:
             self._model_classes = resolve_classes(self.class_names, labels)
 
@@ -160,10 +172,7 @@ class Items(Dataset):
         if isinstance(label, torch.Tensor) and label.numel() == 1:
             label = label.item()
         if isinstance(label, str):
-            try:
-                return self.labels[label], label
-            except KeyError:
-                return None, label
+            return self._table.get(_folded(label)), label
         if not isinstance(label, int) or isinstance(label, bool):
             return None, None
         if self.class_names is not None:
