@@ -19,7 +19,7 @@ from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from flashwidget import cli, methods
+from flashwidget import cli, methods, models
 from flashwidget.batch import explain_dataset
 from flashwidget.batch.encoding import LEVELS, decode_map, encode_map
 from flashwidget.batch.journal import Journal
@@ -447,6 +447,22 @@ def test_command_line_mistakes_exit_2_in_one_line(args, words, capsys):
     assert cli.main(args) == 2
     error = capsys.readouterr().err
     assert words in error and error.count("\n") == 1
+
+
+def test_model_names_that_cannot_be_loaded_exit_2_in_one_line(tmp_path, capsys, monkeypatch):
+    data = image_folder(tmp_path / "data", {"a": 1})
+    command = ["batch", str(data), "--out", str(tmp_path / "out")]
+    assert cli.main([*command, "--model", "no_such_net"]) == 2
+    assert "unknown torchvision classifier or weights: 'no_such_net'" in capsys.readouterr().err
+
+    def offline(name: str) -> None:
+        raise models.WeightsUnavailableError(f"could not load the weights for {name!r}: offline")
+
+    monkeypatch.setattr(models, "torchvision_classifier", offline)
+    assert cli.main([*command, "--model", "resnet18"]) == 2
+    error = capsys.readouterr().err
+    assert error == "flashwidget: error: could not load the weights for 'resnet18': offline\n"
+    assert not (tmp_path / "out").exists()
 
 
 def test_torchrun_with_two_processes_gives_what_one_process_gives(tmp_path):
