@@ -139,7 +139,6 @@ class Gallery(ExplorerWidget):
         self._labels = labels
         self._note: str | None = None  # about the model's weights, once checked
         super().__init__(**kwargs)
-        job = self._index.results.job
         with self.hold_sync():
             self.set_trait("columns", self._index.columns)
             self.set_trait("column_names", list(COLUMNS))
@@ -148,8 +147,7 @@ class Gallery(ExplorerWidget):
             self.set_trait("predicted_classes", self._index.predicted)
             self.set_trait("has_truth", self._index.has_truth)
             self.set_trait("has_auc", self._index.has_auc)
-            options = ", ".join(f"{k}={v}" for k, v in sorted(job["options"].items()))
-            self.set_trait("description", job["method"] + (f" ({options})" if options else ""))
+            self.set_trait("description", self._index.description)
             self.set_trait("colormap_names", colormap_names())
             self.set_trait("lut_bytes", colormap_lut(self.colormap).tobytes())
             failed = f", {self._index.failed} failed" if self._index.failed else ""

@@ -69,7 +69,8 @@ class GalleryIndex:
     Attributes: ``columns`` (little-endian float32, the COLUMNS one after another; NaN where a
     row has no value), the vocabularies the coded columns index, ``true_labels`` (sorted) and
     ``predicted`` ({class, label} of each top prediction, by class), ``has_truth`` (some image
-    is correct or incorrect), ``has_auc`` (some image has a deletion_auc) and ``failed``.
+    is correct or incorrect), ``has_auc`` (some image has a deletion_auc), ``failed``, and
+    ``description``, the job's method with its options, as the gallery and its page state it.
     """
 
     def __init__(self, results: Results) -> None:
@@ -100,6 +101,9 @@ class GalleryIndex:
             dtype="<f4",
         ).reshape(len(COLUMNS), len(rows))
         self.columns = table.tobytes()
+        job = results.job
+        options = ", ".join(f"{key}={value}" for key, value in sorted(job["options"].items()))
+        self.description = job["method"] + (f" ({options})" if options else "")
         self.has_truth = CORRECT in outcomes or INCORRECT in outcomes
         self.has_auc = not all(math.isnan(auc) for auc in aucs)
         self.failed = outcomes.count(FAILED)

@@ -18,14 +18,11 @@ for a browser to open, and its writing would hold every file in memory. The page
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import pathlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 from numbers import Real
 from typing import Any
 
@@ -85,20 +82,6 @@ def _contents(held: int, total: int) -> str:
     if held == total:
         return f"all {total} images"
     return f"the first {held} of {total} images ({total - held} left out)"
-
-
-class _FirstRows(Results):
-    """A result of which only the first ``limit`` rows are read: a page's worth of a result
-    that may hold millions."""
-
-    def __init__(self, out: str | os.PathLike, limit: int) -> None:
-        super().__init__(out)
-        self.limit = limit
-
-    @cached_property
-    def rows(self) -> list[dict[str, Any]]:
-        with open(self.out / INDEX, encoding="utf-8") as file:
-            return [json.loads(line) for line in itertools.islice(file, self.limit)]
 
 
 def _count_rows(out: pathlib.Path) -> int:
@@ -165,15 +148,13 @@ def gallery_page(
     """The page :func:`write_gallery_page` writes, with the counts it states."""
     if limit is not None:
         require_positive_int(limit, "limit")
-    results = Results(out) if limit is None else _FirstRows(out, limit)
+    results = Results(out, limit)
     index = GalleryIndex(results)
     held = len(index)
     total = held if limit is None or held < limit else _count_rows(results.out)
     contents = _contents(held, total)
     look = _checked_settings(settings, index, "" if held == total else contents)
-    job = results.job
-    options = ", ".join(f"{key}={value}" for key, value in sorted(job["options"].items()))
-    description = job["method"] + (f" ({options})" if options else "")
+    description = index.description
     failed = f", {index.failed} failed" if index.failed else ""
     status = (
         f"{contents[0].upper()}{contents[1:]}{failed}; {description}. Exploring an image needs "

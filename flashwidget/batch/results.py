@@ -7,6 +7,7 @@ What the gallery, the HTML report and user code read a result with; the layout i
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 from collections.abc import Mapping
@@ -26,11 +27,13 @@ class Results:
     dict per image, in the data's order), ``summary``.
 
     Rows are read once, when first asked for; images and maps only when asked for, so a result
-    of 50,000 images opens at once.
+    of 50,000 images opens at once. With ``limit``, only the first ``limit`` rows are read (a
+    page's worth of a result that may hold millions).
     """
 
-    def __init__(self, out: str | os.PathLike) -> None:
+    def __init__(self, out: str | os.PathLike, limit: int | None = None) -> None:
         self.out = Path(out)
+        self.limit = limit
         if not (self.out / INDEX).is_file():
             missing = "does not exist" if not self.out.exists() else f"has no {INDEX}"
             raise FileNotFoundError(
@@ -55,7 +58,7 @@ class Results:
         gc.disable()
         try:
             with open(self.out / INDEX, encoding="utf-8") as file:
-                return [json.loads(line) for line in file]
+                return [json.loads(line) for line in itertools.islice(file, self.limit)]
         finally:
             if paused:
                 gc.enable()
