@@ -22,9 +22,10 @@ import numpy as np
 import pytest
 from harness import canvas_pixels
 from PIL import Image
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
 from test_batch import image_folder, tiny_model, to_tensor
 from test_gallery_view_standalone import MARKUP_FOLDER, PAGE, coloured_map, expected
+from view_harness import offline_page
 
 from flashwidget.batch import explain_dataset
 from flashwidget.batch.journal import INDEX
@@ -73,30 +74,9 @@ def opened(browser: Browser, path: Path) -> Iterator[Page]:
     """The page opened by its file:// URL in an offline context that aborts any other request,
     its first thumbnails drawn; fails the test on a request made elsewhere, a script error or a
     console error."""
-    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
-    requested: list[str] = []
-    errors: list[str] = []
-
-    def refuse(route: Route) -> None:
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", refuse)
-    page = context.new_page()
-    page.on("request", lambda request: requested.append(request.url))
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    try:
-        page.goto(path.as_uri())
-        page.wait_for_selector(TILES)
+    with offline_page(browser, path, TILES) as page:
         loaded(page)
         yield page
-        assert requested == [path.as_uri()], "the page asked for nothing but itself"
-        assert errors == []
-    finally:
-        context.close()
 
 
 @pytest.fixture

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from harness import canvas_pixels
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page
+from view_harness import offline_page
 
 from flashwidget import models
 from flashwidget.colormaps import colormap_lut
@@ -45,29 +46,8 @@ def offline(browser: Browser, page_file: tuple[Path, SaliencyWidget]) -> Iterato
     """The page opened by its file:// URL in an offline context that aborts any other request;
     fails the test on a request made elsewhere, a script error or a console error."""
     path, _ = page_file
-    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
-    requested: list[str] = []
-    errors: list[str] = []
-
-    def refuse(route: Route) -> None:
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            route.abort()
-
-    context.route("**/*", refuse)
-    page = context.new_page()
-    page.on("request", lambda request: requested.append(request.url))
-    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
-    try:
-        page.goto(path.as_uri())
-        page.wait_for_selector(OVERLAY)
+    with offline_page(browser, path, OVERLAY) as page:
         yield page
-        assert requested == [path.as_uri()], "the page asked for nothing but itself"
-        assert errors == []
-    finally:
-        context.close()
 
 
 def settle(page: Page) -> None:

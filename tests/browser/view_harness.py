@@ -245,6 +245,36 @@ def view_page_for(
 # Driving the fake model from Python -------------------------------------------------------------
 
 
+@contextmanager
+def offline_page(browser: Browser, path: Path, ready: str) -> Iterator[Page]:
+    """A standalone HTML file opened by its file:// URL in an offline context that aborts any
+    other request, once ``ready`` (a selector) shows; fails the test on a request made
+    elsewhere, a script error or a console error."""
+    context = browser.new_context(offline=True, viewport={"width": 1280, "height": 1000})
+    requested: list[str] = []
+    errors: list[str] = []
+
+    def refuse(route: Route) -> None:
+        if route.request.url.startswith("file:"):
+            route.continue_()
+        else:
+            route.abort()
+
+    context.route("**/*", refuse)
+    page = context.new_page()
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(ready)
+        yield page
+        assert requested == [path.as_uri()], "the page asked for nothing but itself"
+        assert errors == []
+    finally:
+        context.close()
+
+
 def to_js(value: Any) -> Any:
     """A trait value as JSON for the page; bytes go as base64, to become DataViews there."""
     if isinstance(value, bytes | bytearray | memoryview):
